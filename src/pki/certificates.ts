@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
 import { PkiError } from "./errors.ts";
+import type { CryptoKey, CryptoKeyPair } from "./webcrypto.ts";
 import { exportPrivateKeyPem, generateKeyPair, signingAlgorithmFor, type KeyType } from "./keys.ts";
 
 const DAY_MS = 86_400_000;

@@ -6,8 +6,9 @@ import "reflect-metadata";
 import { webcrypto, createPrivateKey, type KeyObject } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { PkiError } from "./errors.ts";
+import type { Algorithm, CryptoKey, CryptoKeyPair, EcdsaParams, EcKeyAlgorithm, EcKeyGenParams, RsaHashedKeyAlgorithm, RsaHashedKeyGenParams } from "./webcrypto.ts";
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 export const KEY_TYPES = ["ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa-2048", "rsa-3072", "rsa-4096", "rsa-8192"] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
