@@ -1,6 +1,6 @@
 /** Shared test fixtures: temporary folders with cleanup, and certificates made by OpenSSL for odd algorithms. */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { TestContext } from "node:test";
@@ -40,16 +40,32 @@ export function opensslSelfSigned(folder: string, name: string, keyArgs: string[
   return readFileSync(certificate, "utf8");
 }
 
-/** Returns every file under `folder` with its bytes, to prove a failed command changed nothing. */
+/**
+ * Returns every file and folder under `folder` with its mode and bytes, to prove a failed command changed
+ * nothing. A missing folder gives an empty map.
+ */
 export function snapshotFolder(folder: string): Map<string, string> {
-  const files = new Map<string, string>();
+  const entries = new Map<string, string>();
+  if (!existsSync(folder)) return entries;
+
   const walk = (path: string): void => {
     for (const entry of readdirSync(path)) {
       const full = join(path, entry);
-      if (statSync(full).isDirectory()) walk(full);
-      else files.set(relative(folder, full), readFileSync(full).toString("base64"));
+      const stats = statSync(full);
+      const mode = (stats.mode & 0o777).toString(8);
+      if (stats.isDirectory()) {
+        entries.set(`${relative(folder, full)}/`, mode);
+        walk(full);
+      } else {
+        entries.set(relative(folder, full), `${mode} ${readFileSync(full).toString("base64")}`);
+      }
     }
   };
   walk(folder);
-  return files;
+  return entries;
+}
+
+/** Returns the permission bits of a file, such as 0o600. */
+export function fileMode(path: string): number {
+  return statSync(path).mode & 0o777;
 }

@@ -1,0 +1,489 @@
+/**
+ * The PKI state folder (default `.edgelock/pki`):
+ *
+ *   ca/cert.pem, ca/key.pem (0600)        root CA
+ *   ca/retired/<serial>/{cert,key}.pem     CAs replaced by `init --force`, kept for rotation
+ *   issued/<name>/{cert,key}.pem           current certificate of each name, key 0600
+ *   crl.pem                                cumulative CRL of the current CA ("X509 CRL" PEM)
+ *   bundle.pem                             CA bundle for the ALB trust store
+ *   state.json                             index of every certificate ever issued, and the CRL number
+ *
+ * Every operation checks its input and builds every new file in memory before it writes anything, so an error
+ * leaves the folder unchanged. The writes then go through the journal (journal.ts), state.json last.
+ */
+import "reflect-metadata";
+import { createPrivateKey, createPublicKey, X509Certificate as NodeX509Certificate } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as x509 from "@peculiar/x509";
+import { formatBundle, validateBundle } from "./bundle.ts";
+import { createRootCa, issueLeaf, type IssuedCertificate, type Issuer, type SubjectFields } from "./certificates.ts";
+import { createCrl } from "./crl.ts";
+import { hasCode } from "../shared/errors.ts";
+import { PkiError } from "./errors.ts";
+import { toCaInfo, toCertificateInfo, type CaInfo, type CertificateInfo } from "./info.ts";
+import { commitFiles, recoverJournal, type PendingFile } from "./journal.ts";
+import { DEFAULT_KEY_TYPE, importPrivateKeyPem, isSlowKeyType, parseKeyType, type KeyType } from "./keys.ts";
+import { formatState, readState, STATE_VERSION, type CaRecord, type CertificateRecord, type PkiState } from "./state.ts";
+import { normalizeSerial, validateName, validateSubject, validateValidityDays } from "./validation.ts";
+
+const DAY_MS = 86_400_000;
+/** Backdating of notBefore, so a peer whose clock is slightly behind still accepts a fresh certificate. */
+const CLOCK_SKEW_MS = 60_000;
+
+export const DEFAULT_PKI_DIR = ".edgelock/pki";
+export const DEFAULT_CA_VALIDITY_DAYS = 1825;
+export const DEFAULT_LEAF_VALIDITY_DAYS = 730;
+export const DEFAULT_CRL_NEXT_UPDATE_DAYS = 30;
+
+export interface PkiStorePaths {
+  dir: string;
+  state: string;
+  caCert: string;
+  caKey: string;
+  crl: string;
+  bundle: string;
+  certificate(name: string): string;
+  key(name: string): string;
+}
+
+export interface InitOptions {
+  subject: SubjectFields;
+  /** Key type of the CA key, such as "ecdsa-p256" or "rsa-4096". Default "ecdsa-p256". */
+  keyType?: string;
+  /** Validity in days. Default 1825 (5 years). */
+  validityDays?: number;
+  /** Replace an existing CA; the old one is kept under ca/retired/<serial>/. Default false. */
+  force?: boolean;
+  /** Current time. Default: the system clock. */
+  now?: Date;
+}
+
+export interface IssueOptions {
+  /** DNS names for the subject alternative names (server certificates only). */
+  dnsNames?: string[];
+  /** IP addresses for the subject alternative names (server certificates only). */
+  ipAddresses?: string[];
+  /** Key type, such as "ecdsa-p256" or "rsa-2048". Default "ecdsa-p256". */
+  keyType?: string;
+  /** Validity in days; must end before the CA expires. Default 730 (2 years). */
+  validityDays?: number;
+  /** Replace a certificate of the same name that is not revoked. Default false. */
+  force?: boolean;
+  now?: Date;
+}
+
+export interface StoreOptions {
+  /** Called before slow steps (RSA key generation above 2048 bits) with a line for the user. */
+  onProgress?: (message: string) => void;
+}
+
+export interface PkiStore {
+  readonly paths: PkiStorePaths;
+  hasCa(): boolean;
+  init(options: InitOptions): Promise<CaInfo>;
+  issue(profile: "client" | "server", name: string, options?: IssueOptions): Promise<CertificateInfo>;
+  revoke(nameOrSerial: string, options?: { now?: Date }): Promise<CertificateInfo>;
+  writeCrl(options?: { now?: Date; nextUpdateDays?: number }): Promise<{ path: string; pem: string; number: number }>;
+  writeBundle(options?: { extraCaFiles?: string[] }): Promise<{ path: string; pem: string; dropped: string[] }>;
+  /** Every certificate ever issued, oldest first. */
+  list(now?: Date): CertificateInfo[];
+  ca(now?: Date): CaInfo;
+  readCertificate(name: string): { certificatePem: string; privateKeyPem: string; info: CertificateInfo };
+}
+
+/** Opens the state folder at `dir`; nothing is read or written until an operation runs. */
+export function openPkiStore(dir: string, options: StoreOptions = {}): PkiStore {
+  return new FolderStore(dir, options);
+}
+
+class FolderStore implements PkiStore {
+  readonly paths: PkiStorePaths;
+  readonly #onProgress: (message: string) => void;
+
+  constructor(dir: string, options: StoreOptions) {
+    this.paths = {
+      dir,
+      state: join(dir, "state.json"),
+      caCert: join(dir, "ca", "cert.pem"),
+      caKey: join(dir, "ca", "key.pem"),
+      crl: join(dir, "crl.pem"),
+      bundle: join(dir, "bundle.pem"),
+      certificate: (name) => join(dir, "issued", name, "cert.pem"),
+      key: (name) => join(dir, "issued", name, "key.pem"),
+    };
+    this.#onProgress = options.onProgress ?? (() => {});
+  }
+
+  hasCa(): boolean {
+    recoverJournal(this.paths.dir);
+    return readState(this.paths.state) !== undefined;
+  }
+
+  async init(options: InitOptions): Promise<CaInfo> {
+    recoverJournal(this.paths.dir);
+    const now = options.now ?? new Date();
+    const force = options.force === true;
+    const previous = this.#readStateForInit(force);
+    if (previous === undefined && existsSync(this.paths.caCert) && !force) {
+      throw new PkiError(
+        "ERR_PKI_STATE_CORRUPT",
+        `${this.paths.caCert} exists but ${this.paths.state} is missing; restore state.json from a backup, or pass --force to start a new CA`,
+      );
+    }
+    if (previous !== undefined && !force) {
+      throw new PkiError(
+        "ERR_PKI_CA_EXISTS",
+        `a root CA already exists in ${this.paths.dir} (${previous.ca.subject}, serial ${previous.ca.serial}); pass --force to replace it, which keeps the old one under ca/retired/`,
+      );
+    }
+
+    validateSubject(options.subject);
+    const keyType = parseKeyType(options.keyType ?? DEFAULT_KEY_TYPE);
+    const validityDays = validateValidityDays(options.validityDays ?? DEFAULT_CA_VALIDITY_DAYS);
+    const retired = this.#retiredFiles(now);
+
+    this.#announceKeyGeneration(keyType, "root CA");
+    const ca = await createRootCa(options.subject, { keyType, validityDays, notBefore: new Date(now.getTime() - CLOCK_SKEW_MS) });
+    const record: CaRecord = { ...describe(ca), keyType, createdAt: now.toISOString() };
+    const state: PkiState = {
+      version: STATE_VERSION,
+      ca: record,
+      retiredCas: previous === undefined ? [] : [...previous.retiredCas, previous.ca],
+      crlNumber: (previous?.crlNumber ?? 0) + 1,
+      certificates: previous?.certificates ?? [],
+    };
+    const crl = await createCrl(ca, [], { number: state.crlNumber, thisUpdate: now, nextUpdate: addDays(now, DEFAULT_CRL_NEXT_UPDATE_DAYS) });
+    const bundle = formatBundle([ca.certificatePem]);
+    validateBundle(bundle, { source: this.paths.bundle });
+
+    commitFiles(this.paths.dir, [
+      ...retired,
+      { path: "ca/key.pem", content: ca.privateKeyPem, private: true },
+      { path: "ca/cert.pem", content: normalizePem(ca.certificatePem), private: false },
+      { path: "crl.pem", content: crl.pem, private: false },
+      { path: "bundle.pem", content: bundle, private: false },
+      this.#stateFile(state),
+    ]);
+    return toCaInfo(record, this.paths.caCert, now);
+  }
+
+  async issue(profile: "client" | "server", name: string, options: IssueOptions = {}): Promise<CertificateInfo> {
+    recoverJournal(this.paths.dir);
+    const now = options.now ?? new Date();
+    const state = this.#requireState();
+    if (profile !== "client" && profile !== "server") {
+      throw new PkiError("ERR_PKI_INVALID_INPUT", `certificate profile "${String(profile)}" is invalid; use "client" or "server"`);
+    }
+    validateName(name);
+
+    const current = currentRecord(state, name);
+    if (current !== undefined && current.revokedAt === undefined && options.force !== true) {
+      throw new PkiError(
+        "ERR_PKI_NAME_CLASH",
+        `a certificate named "${name}" already exists (serial ${current.serial}, valid until ${current.notAfter}); revoke it first with "edgelock pki revoke ${name}", or pass --force to replace it`,
+      );
+    }
+    const dnsNames = options.dnsNames ?? [];
+    const ipAddresses = options.ipAddresses ?? [];
+    if (profile === "client" && dnsNames.length + ipAddresses.length > 0) {
+      throw new PkiError("ERR_PKI_INVALID_INPUT", "--dns and --ip apply only to server certificates; drop them for a client certificate");
+    }
+    const keyType = parseKeyType(options.keyType ?? DEFAULT_KEY_TYPE);
+    const validityDays = validateValidityDays(options.validityDays ?? DEFAULT_LEAF_VALIDITY_DAYS);
+    const notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
+    const notAfter = addDays(notBefore, validityDays);
+    if (notAfter.getTime() > Date.parse(state.ca.notAfter)) {
+      throw new PkiError(
+        "ERR_PKI_INVALID_INPUT",
+        `a ${validityDays}-day certificate would outlive the root CA, which expires on ${state.ca.notAfter}; pass a smaller --days, or start a new CA with "edgelock pki init --force"`,
+      );
+    }
+
+    const issuer = await this.#loadIssuer(state);
+    this.#announceKeyGeneration(keyType, `"${name}"`);
+    const leaf = await issueLeaf(issuer, {
+      profile,
+      subject: { commonName: name, organization: issuer.certificate.subjectName.getField("O")[0] },
+      keyType,
+      validityDays,
+      notBefore,
+      dnsNames,
+      ipAddresses,
+    });
+    const record: CertificateRecord = {
+      name,
+      profile,
+      ...describe(leaf),
+      issuer: issuer.certificate.subject,
+      issuerSerial: state.ca.serial,
+      keyType,
+      dnsNames: dnsNames.map((dns) => dns.toLowerCase()),
+      ipAddresses,
+      issuedAt: now.toISOString(),
+    };
+    const certificates = state.certificates.map((entry) => (entry === current ? { ...entry, replacedAt: now.toISOString() } : entry));
+    certificates.push(record);
+
+    commitFiles(this.paths.dir, [
+      { path: `issued/${name}/key.pem`, content: leaf.privateKeyPem, private: true },
+      { path: `issued/${name}/cert.pem`, content: normalizePem(leaf.certificatePem), private: false },
+      this.#stateFile({ ...state, certificates }),
+    ]);
+    return toCertificateInfo(record, now);
+  }
+
+  async revoke(nameOrSerial: string, options: { now?: Date } = {}): Promise<CertificateInfo> {
+    recoverJournal(this.paths.dir);
+    const now = options.now ?? new Date();
+    const state = this.#requireState();
+    const target = findRecord(state, nameOrSerial);
+    if (target === undefined) {
+      throw new PkiError("ERR_PKI_NOT_FOUND", `no certificate named or with serial "${nameOrSerial}" in ${this.paths.dir}; run "edgelock pki list" to see names and serials`);
+    }
+    if (target.revokedAt !== undefined) {
+      throw new PkiError("ERR_PKI_ALREADY_REVOKED", `certificate "${target.name}" (serial ${target.serial}) was already revoked at ${target.revokedAt}; nothing to do`);
+    }
+    if (target.issuerSerial !== state.ca.serial) {
+      throw new PkiError(
+        "ERR_PKI_INVALID_INPUT",
+        `certificate "${target.name}" (serial ${target.serial}) was issued by the replaced CA with serial ${target.issuerSerial}, so the current CA's CRL cannot revoke it; remove that CA from the bundle instead`,
+      );
+    }
+
+    const revoked: CertificateRecord = { ...target, revokedAt: now.toISOString() };
+    const next: PkiState = { ...state, certificates: state.certificates.map((entry) => (entry === target ? revoked : entry)) };
+    const crl = await this.#buildCrl(next, now, DEFAULT_CRL_NEXT_UPDATE_DAYS);
+    commitFiles(this.paths.dir, [{ path: "crl.pem", content: crl.pem, private: false }, this.#stateFile(crl.state)]);
+    return toCertificateInfo(revoked, now);
+  }
+
+  async writeCrl(options: { now?: Date; nextUpdateDays?: number } = {}): Promise<{ path: string; pem: string; number: number }> {
+    recoverJournal(this.paths.dir);
+    const now = options.now ?? new Date();
+    const state = this.#requireState();
+    const nextUpdateDays = validateValidityDays(options.nextUpdateDays ?? DEFAULT_CRL_NEXT_UPDATE_DAYS);
+
+    const crl = await this.#buildCrl(state, now, nextUpdateDays);
+    commitFiles(this.paths.dir, [{ path: "crl.pem", content: crl.pem, private: false }, this.#stateFile(crl.state)]);
+    return { path: this.paths.crl, pem: crl.pem, number: crl.state.crlNumber };
+  }
+
+  async writeBundle(options: { extraCaFiles?: string[] } = {}): Promise<{ path: string; pem: string; dropped: string[] }> {
+    recoverJournal(this.paths.dir);
+    this.#requireState();
+    const caPem = this.#readFile(this.paths.caCert);
+    const extras = (options.extraCaFiles ?? []).map((file) => readExtraCa(file));
+
+    const pem = formatBundle([caPem, ...extras]);
+    validateBundle(pem, { source: this.paths.bundle });
+    const dropped = this.#droppedFromBundle(pem);
+    commitFiles(this.paths.dir, [{ path: "bundle.pem", content: pem, private: false }]);
+    return { path: this.paths.bundle, pem, dropped };
+  }
+
+  list(now = new Date()): CertificateInfo[] {
+    recoverJournal(this.paths.dir);
+    return this.#requireState().certificates.map((record) => toCertificateInfo(record, now));
+  }
+
+  ca(now = new Date()): CaInfo {
+    recoverJournal(this.paths.dir);
+    return toCaInfo(this.#requireState().ca, this.paths.caCert, now);
+  }
+
+  readCertificate(name: string): { certificatePem: string; privateKeyPem: string; info: CertificateInfo } {
+    recoverJournal(this.paths.dir);
+    validateName(name);
+    const record = currentRecord(this.#requireState(), name);
+    if (record === undefined) {
+      throw new PkiError("ERR_PKI_NOT_FOUND", `no certificate named "${name}" in ${this.paths.dir}; issue one with "edgelock pki issue client ${name}"`);
+    }
+    const certificatePem = this.#readFile(this.paths.certificate(name));
+    const privateKeyPem = this.#readFile(this.paths.key(name));
+    return { certificatePem, privateKeyPem, info: toCertificateInfo(record, new Date()) };
+  }
+
+  #requireState(): PkiState {
+    const state = readState(this.paths.state);
+    if (state === undefined) {
+      throw new PkiError("ERR_PKI_NO_CA", `no root CA in ${this.paths.dir}; run "edgelock pki init" first (or pass --dir to use another folder)`);
+    }
+    return state;
+  }
+
+  #stateFile(state: PkiState): PendingFile {
+    return { path: "state.json", content: formatState(state), private: false };
+  }
+
+  #readFile(path: string): string {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (error) {
+      throw new PkiError("ERR_PKI_STATE_CORRUPT", `${path} cannot be read (${(error as Error).message}); restore it from a backup, or replace the CA with "edgelock pki init --force"`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Reads the CA certificate and key and checks that they match each other and state.json. */
+  async #loadIssuer(state: PkiState): Promise<Issuer> {
+    const certificatePem = this.#readFile(this.paths.caCert);
+    const keyPem = this.#readFile(this.paths.caKey);
+    const corrupt = (problem: string, cause?: unknown) =>
+      new PkiError("ERR_PKI_STATE_CORRUPT", `${problem}; restore the CA files from a backup, or replace the CA with "edgelock pki init --force"`, { cause });
+
+    let certificate: x509.X509Certificate;
+    let nodeCertificate: NodeX509Certificate;
+    try {
+      certificate = new x509.X509Certificate(certificatePem);
+      nodeCertificate = new NodeX509Certificate(certificatePem);
+    } catch (error) {
+      throw corrupt(`${this.paths.caCert} is not a valid PEM certificate (${(error as Error).message})`, error);
+    }
+    if (nodeCertificate.serialNumber.replace(/^0+(?=.)/, "") !== state.ca.serial.replace(/^0+(?=.)/, "")) {
+      throw corrupt(`${this.paths.caCert} has serial ${nodeCertificate.serialNumber}, but ${this.paths.state} records ${state.ca.serial}`);
+    }
+
+    let matches: boolean;
+    try {
+      const fromKey = createPublicKey(createPrivateKey(keyPem)).export({ type: "spki", format: "der" });
+      matches = fromKey.equals(nodeCertificate.publicKey.export({ type: "spki", format: "der" }));
+    } catch (error) {
+      throw corrupt(`${this.paths.caKey} is not a valid PEM private key (${(error as Error).message})`, error);
+    }
+    if (!matches) throw corrupt(`${this.paths.caKey} does not belong to ${this.paths.caCert}`);
+
+    return { certificate, privateKey: await importPrivateKeyPem(keyPem) };
+  }
+
+  /** Builds the cumulative CRL of the current CA with the next CRL number. */
+  async #buildCrl(state: PkiState, now: Date, nextUpdateDays: number): Promise<{ pem: string; state: PkiState }> {
+    const issuer = await this.#loadIssuer(state);
+    // A revoked certificate stays listed until it expires; after that no verifier accepts it anyway.
+    const entries = state.certificates
+      .filter((record) => record.revokedAt !== undefined && record.issuerSerial === state.ca.serial && Date.parse(record.notAfter) > now.getTime())
+      .map((record) => ({ serialNumber: record.serial, revokedAt: new Date(record.revokedAt as string) }));
+    const crlNumber = state.crlNumber + 1;
+    const crl = await createCrl(issuer, entries, { number: crlNumber, thisUpdate: now, nextUpdate: addDays(now, nextUpdateDays) });
+    return { pem: crl.pem, state: { ...state, crlNumber } };
+  }
+
+  /**
+   * Reads state.json for `init`. With `force`, a corrupt state file counts as absent, because `init --force` is
+   * the documented way out of it; `#retiredFiles` keeps a copy.
+   */
+  #readStateForInit(force: boolean): PkiState | undefined {
+    try {
+      return readState(this.paths.state);
+    } catch (error) {
+      if (force && hasCode(error, "ERR_PKI_STATE_CORRUPT")) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Returns copies of the files `init --force` replaces: the CA under ca/retired/<serial>/, and a state.json
+   * that cannot be read as ca/retired/state-<time>.json. Nothing is lost when a CA is replaced by mistake.
+   */
+  #retiredFiles(now: Date): PendingFile[] {
+    const files: PendingFile[] = [];
+    const stamp = now.toISOString().replaceAll(/[:.]/g, "-").toLowerCase();
+    if (existsSync(this.paths.caCert)) {
+      const certificatePem = this.#readFile(this.paths.caCert);
+      let folder: string;
+      try {
+        folder = `ca/retired/${new NodeX509Certificate(certificatePem).serialNumber.toLowerCase()}`;
+      } catch {
+        // A CA certificate that cannot be parsed is still kept, under the time instead of its serial.
+        folder = `ca/retired/unreadable-${stamp}`;
+      }
+      files.push({ path: `${folder}/cert.pem`, content: certificatePem, private: false });
+      if (existsSync(this.paths.caKey)) files.push({ path: `${folder}/key.pem`, content: this.#readFile(this.paths.caKey), private: true });
+    }
+    if (existsSync(this.paths.state)) {
+      let readable = true;
+      try {
+        readState(this.paths.state);
+      } catch {
+        readable = false;
+      }
+      if (!readable) files.push({ path: `ca/retired/state-${stamp}.json`, content: this.#readFile(this.paths.state), private: false });
+    }
+    return files;
+  }
+
+  /** Returns the subjects of CAs in the current bundle.pem that `pem` leaves out. */
+  #droppedFromBundle(pem: string): string[] {
+    if (!existsSync(this.paths.bundle)) return [];
+    let previous: x509.X509Certificate[];
+    try {
+      previous = validateBundle(readFileSync(this.paths.bundle, "utf8")).certificates;
+    } catch {
+      // An unreadable old bundle is being replaced, which is what the caller asked for.
+      return [];
+    }
+    const kept = new Set(validateBundle(pem).certificates.map((certificate) => certificate.toString("base64")));
+    return previous.filter((certificate) => !kept.has(certificate.toString("base64"))).map((certificate) => certificate.subject);
+  }
+
+  #announceKeyGeneration(keyType: KeyType, purpose: string): void {
+    if (isSlowKeyType(keyType)) this.#onProgress(`generating a ${keyType} key for ${purpose}; this can take several seconds`);
+  }
+}
+
+function describe(issued: IssuedCertificate): { serial: string; subject: string; notBefore: string; notAfter: string } {
+  const node = new NodeX509Certificate(issued.certificatePem);
+  return {
+    serial: node.serialNumber.toUpperCase(),
+    subject: issued.certificate.subject,
+    notBefore: issued.certificate.notBefore.toISOString(),
+    notAfter: issued.certificate.notAfter.toISOString(),
+  };
+}
+
+/** The certificate that currently owns `name`: the newest record of that name that was not replaced. */
+function currentRecord(state: PkiState, name: string): CertificateRecord | undefined {
+  return state.certificates.findLast((record) => record.name === name && record.replacedAt === undefined);
+}
+
+/** Finds a certificate by its name (the current one) or, failing that, by its serial number. */
+function findRecord(state: PkiState, nameOrSerial: string): CertificateRecord | undefined {
+  const byName = currentRecord(state, nameOrSerial);
+  if (byName !== undefined) return byName;
+  const serial = normalizeSerial(nameOrSerial);
+  if (serial === undefined) return undefined;
+  return state.certificates.find((record) => record.serial.replace(/^0+(?=.)/, "") === serial);
+}
+
+function readExtraCa(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new PkiError("ERR_PKI_INVALID_INPUT", `CA file ${file} for --add cannot be read (${(error as Error).message})`, { cause: error });
+  }
+
+  let pem: string;
+  try {
+    pem = formatBundle([text]);
+  } catch (error) {
+    throw new PkiError("ERR_PKI_BUNDLE", `CA file ${file}: ${(error as Error).message.replace(/^input 1 of the bundle /, "")}`, { cause: error });
+  }
+  for (const certificate of validateBundle(pem, { source: file }).certificates) {
+    const constraints = certificate.getExtension(x509.BasicConstraintsExtension);
+    if (constraints?.ca !== true) {
+      throw new PkiError("ERR_PKI_BUNDLE", `CA file ${file} contains "${certificate.subject}", which is not a CA certificate (no basicConstraints CA:TRUE); add only CA certificates to the bundle`);
+    }
+  }
+  return pem;
+}
+
+function addDays(date: Date, days: number): Date {
+  return new Date(date.getTime() + days * DAY_MS);
+}
+
+function normalizePem(pem: string): string {
+  const text = pem.replaceAll("\r\n", "\n");
+  return text.endsWith("\n") ? text : `${text}\n`;
+}
