@@ -1,0 +1,20 @@
+/** The Pulumi components and helpers of the deployment; `program.ts` is the Pulumi entry point. */
+export { InfraError, rejectInvalidArgs, type InfraErrorCode } from "./errors.ts";
+export { inspectPkiFiles, pkiPaths, EXPIRY_WARNING_DAYS, type PkiFiles, type PkiInspection } from "./pki-files.ts";
+export { readStackSettings, resolveEnvironment, functionEntryPoints, PROJECT_ROOT, ECHO_ENTRY_POINT, type StackSettings } from "./settings.ts";
+export { EdgelockStack, validateStack, type EdgelockStackArgs, type StackEnvironment } from "./stack.ts";
+export { bundleHandler, bundleHandlerSource, BUNDLE_FILE, BUNDLE_HANDLER } from "./aws/bundle.ts";
+export { EdgelockFunction, LOG_RETENTION_DAYS, type FunctionArgs } from "./aws/function.ts";
+export { PrivateBucket, type PrivateBucketArgs, type PolicyStatement } from "./aws/private-bucket.ts";
+export { Certificate, type CertificateArgs } from "./aws/certificate.ts";
+export { TrustStore, validateTrustStoreArgs, BUNDLE_KEY, CRL_KEY, type TrustStoreArgs } from "./aws/trust-store.ts";
+export { LoadBalancer, type LoadBalancerArgs, type BackendEgress } from "./aws/load-balancer.ts";
+export { Listener, validateListenerArgs, type ListenerArgs } from "./aws/listener.ts";
+export { ListenerRules, validateListenerRulesArgs, type ListenerRulesArgs } from "./aws/listener-rules.ts";
+export { LambdaTarget, type LambdaTargetArgs } from "./aws/lambda-target.ts";
+export { HttpTarget, validateHttpTarget, type HttpTargetArgs } from "./aws/http-target.ts";
+export { mutualAuthenticationInput, actionInput, conditionInputs, type TargetGroupArns } from "./aws/actions.ts";
+export { Access, applicationDomain, validateAccessArgs, type AccessArgs, type ServiceTokenOutputs } from "./cloudflare/access.ts";
+export { OriginPull, validateOriginPullArgs, type OriginPullArgs } from "./cloudflare/origin-pull.ts";
+export { ProxiedHostname, type ProxiedHostnameArgs } from "./cloudflare/dns.ts";
+export { selectorInput, type PolicyRule, type ServiceTokenIds } from "./cloudflare/selectors.ts";
