@@ -14,6 +14,8 @@ export interface Command {
   summary: string;
   /** Full help text of the command. */
   help: string;
+  /** Help for the subcommand named in `args` (the command line after the command, --help included), such as `pki issue`. Default: `help`. */
+  helpFor?(args: string[]): string;
   /** Runs the command; returns the exit code. */
   run(args: string[], io: CommandIo): Promise<number>;
 }

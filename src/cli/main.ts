@@ -45,7 +45,7 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
 
   const command = await load();
   if (rest.includes("--help") || rest.includes("-h")) {
-    io.out(command.help);
+    io.out(command.helpFor?.(rest) ?? command.help);
     return 0;
   }
 
