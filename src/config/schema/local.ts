@@ -2,6 +2,7 @@
  * Settings of the local stack only: hosts and ports on loopback, the state folder, and switches for the points
  * where the real services' behaviour is not documented (each with the recommended default).
  */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { hostName, port } from "./common.ts";
 
@@ -24,6 +25,27 @@ export const localEdgeSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe("Removes client-sent Cf-Access-* headers on Bypass paths too. false passes them on, for negative tests. Default true."),
+  clientIp: z
+    .string()
+    .refine((value) => isIP(value) !== 0, { message: "must be an IPv4 or IPv6 address, such as \"203.0.113.7\"" })
+    .optional()
+    .describe("Client address the edge reports (CF-Connecting-IP, policy ip selectors) instead of the socket's loopback address. Default: the socket address."),
+  originConnectTimeoutSeconds: z
+    .number()
+    .min(0.1)
+    .max(120)
+    .default(19)
+    .describe("Seconds to wait for the origin's TCP and TLS handshake before answering 522. Default 19, as Cloudflare."),
+  originResponseTimeoutSeconds: z
+    .number()
+    .min(1)
+    .max(6000)
+    .default(100)
+    .describe("Seconds to wait for the origin's response headers before answering 524. Default 100, as Cloudflare."),
+  forbiddenStatus: z
+    .union([z.literal(401), z.literal(403)])
+    .default(403)
+    .describe("Status of the edge's Forbidden page when no policy could pass. Default 403."),
 });
 
 export const localAlbSchema = z.strictObject({
