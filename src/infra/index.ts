@@ -1,6 +1,6 @@
 /** The Pulumi components and helpers of the deployment; `program.ts` is the Pulumi entry point. */
 export { InfraError, rejectInvalidArgs, type InfraErrorCode } from "./errors.ts";
-export { inspectPkiFiles, pkiPaths, EXPIRY_WARNING_DAYS, type PkiFiles, type PkiInspection } from "./pki-files.ts";
+export { inspectPkiFiles, EXPIRY_WARNING_DAYS, type PkiFiles, type PkiInspection } from "./pki-files.ts";
 export { readStackSettings, resolveEnvironment, functionEntryPoints, PROJECT_ROOT, ECHO_ENTRY_POINT, type StackSettings } from "./settings.ts";
 export { EdgelockStack, validateStack, type EdgelockStackArgs, type StackEnvironment } from "./stack.ts";
 export { bundleHandler, bundleHandlerSource, BUNDLE_FILE, BUNDLE_HANDLER } from "./aws/bundle.ts";

@@ -5,28 +5,13 @@
 import "reflect-metadata";
 import { X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import * as x509 from "@peculiar/x509";
+import { openPkiStore } from "../pki/store.ts";
 
 const DAY_MS = 86_400_000;
 
 /** Days before expiry at which a certificate or CRL counts as expiring. */
 export const EXPIRY_WARNING_DAYS = 30;
-
-/**
- * Paths in the PKI state folder, in the layout `edgelock pki` writes.
- * NOTE: mirrors `openPkiStore(dir).paths` of src/pki/store.ts; switch to it once that module exports it.
- */
-export function pkiPaths(dir: string) {
-  return {
-    dir,
-    caCert: join(dir, "ca", "cert.pem"),
-    bundle: join(dir, "bundle.pem"),
-    crl: join(dir, "crl.pem"),
-    certificate: (name: string) => join(dir, "issued", name, "cert.pem"),
-    key: (name: string) => join(dir, "issued", name, "key.pem"),
-  };
-}
 
 /** The contents a deployment needs, as PEM text. */
 export interface PkiFiles {
@@ -74,7 +59,8 @@ function splitPemCertificates(bundle: string): string[] {
  * origin pull) valid for at least 30 more days, and the CRL readable and before its nextUpdate.
  */
 export function inspectPkiFiles(dir: string, originPullName: string, now = new Date()): PkiInspection {
-  const paths = pkiPaths(dir);
+  // Only these five paths are read; paths.caKey, the root CA's private key, is never opened.
+  const paths = openPkiStore(dir).paths;
   const required = [
     { label: "root CA certificate", path: paths.caCert, fix: 'run "edgelock pki init"' },
     { label: "CA bundle", path: paths.bundle, fix: 'run "edgelock pki bundle"' },

@@ -6,6 +6,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { PkiError } from "../../pki/errors.ts";
+import { validateBundle } from "../../pki/bundle.ts";
 import { rejectInvalidArgs } from "../errors.ts";
 import { PrivateBucket } from "./private-bucket.ts";
 
@@ -22,19 +24,17 @@ export interface TrustStoreArgs {
 }
 
 /**
- * Checks the bundle and CRL against the ALB's upload rules that can be seen without parsing: PEM only, LF line
- * endings, no blank lines, no more than 25 certificates.
- * NOTE: src/pki/bundle.ts validates bundles in full (key and signature algorithms, sizes); `edgelock pki bundle`
- * runs it when writing the file.
+ * Checks the bundle against the ALB's trust store rules (PEM only, LF line endings, no blank lines, at most 25
+ * CAs, accepted key and signature algorithms) and the CRL's PEM label.
  */
 export function validateTrustStoreArgs(args: TrustStoreArgs): string[] {
   const problems: string[] = [];
-  const certificates = args.bundlePem.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
-  if (certificates === 0) problems.push('"bundlePem" holds no "BEGIN CERTIFICATE" block; run "edgelock pki bundle"');
-  if (certificates > 25) problems.push(`"bundlePem" holds ${certificates} certificates; a trust store takes at most 25`);
-  if (args.bundlePem.includes("\r")) problems.push('"bundlePem" has CR characters; the ALB takes LF line endings only');
-  if (/\n[ \t]*\n/.test(args.bundlePem.trimEnd())) problems.push('"bundlePem" has blank lines, which the ALB rejects (InvalidCaCertificatesBundle)');
-  if (/-----BEGIN PRIVATE KEY|-----BEGIN (EC|RSA) PRIVATE KEY/.test(args.bundlePem)) problems.push('"bundlePem" holds a private key; a bundle holds CA certificates only');
+  try {
+    validateBundle(args.bundlePem, { source: '"bundlePem"' });
+  } catch (error) {
+    if (!(error instanceof PkiError)) throw error;
+    problems.push(error.message);
+  }
   if (!args.crlPem.includes("-----BEGIN X509 CRL-----")) problems.push('"crlPem" must be a PEM CRL with the "X509 CRL" label; run "edgelock pki crl"');
   return problems;
 }
