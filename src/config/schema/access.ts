@@ -49,6 +49,18 @@ export const serviceTokenSchema = z.strictObject({
   duration: goDuration.default("8760h").describe("Lifetime of the token. Default \"8760h\" (one year)."),
 });
 
+/**
+ * How `email` and `emailDomain` selectors compare addresses. Cloudflare does not document either point, so both
+ * are settings; the local edge applies them, and the deployed Access follows Cloudflare's own rules.
+ */
+export const emailMatchingSchema = z.strictObject({
+  caseSensitive: z.boolean().default(false).describe("Compares `email` selectors case-sensitively. Default false."),
+  domainMatchesSubdomains: z
+    .boolean()
+    .default(false)
+    .describe("Lets `emailDomain: \"example.com\"` match addresses at its subdomains too. Default false (exact domain only)."),
+});
+
 export const accessSchema = z
   .strictObject({
     teamName: z
@@ -58,6 +70,9 @@ export const accessSchema = z
       .describe("Zero Trust team name: the team domain is <teamName>.cloudflareaccess.com. Default \"edgelock\"."),
     applications: z.array(applicationSchema).min(1).describe("Self-hosted Access applications."),
     serviceTokens: z.array(serviceTokenSchema).default([]).describe("Service tokens for CI and monitoring. Default none."),
+    emailMatching: emailMatchingSchema
+      .default({ caseSensitive: false, domainMatchesSubdomains: false })
+      .describe("Local edge only: how email selectors compare addresses. Default case-insensitive, exact domain."),
   })
   .superRefine((access, context) => {
     const tokenNames = new Set(access.serviceTokens.map((token) => token.name));
@@ -100,3 +115,4 @@ export type Selector = z.infer<typeof selectorSchema>;
 export type Policy = z.infer<typeof policySchema>;
 export type Application = z.infer<typeof applicationSchema>;
 export type AccessConfig = z.infer<typeof accessSchema>;
+export type EmailMatchingConfig = z.infer<typeof emailMatchingSchema>;
