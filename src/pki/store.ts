@@ -428,7 +428,7 @@ class FolderStore implements PkiStore {
   }
 
   #announceKeyGeneration(keyType: KeyType, purpose: string): void {
-    if (isSlowKeyType(keyType)) this.#onProgress(`generating a ${keyType} key for ${purpose}; this can take several seconds`);
+    if (isSlowKeyType(keyType)) this.#onProgress(`generating ${keyType} key for ${purpose}; this can take several seconds`);
   }
 }
 
