@@ -1,9 +1,9 @@
 /**
- * CA bundles for an ALB trust store. AWS documents the format (Elastic Load Balancing guide,
- * "Mutual authentication with TLS" and the re:Post article on InvalidCaCertificatesBundle): PEM certificates
- * only, no blank lines, comments only as whole lines that start with "#" and contain no "-", no text dumps,
- * at most 25 CA certificates of at most 16 KB each, RSA 2048-8192 or ECDSA P-256/P-384/P-521 keys, and
- * SHA-256/384/512 signatures (RSA PKCS#1 v1.5, RSASSA-PSS or ECDSA). `validateBundle` enforces the same rules,
+ * CA bundles for an ALB trust store. AWS documents the format in the Elastic Load Balancing guide ("Mutual
+ * authentication with TLS", quotas) and in the re:Post article on InvalidCaCertificatesBundle. A bundle contains
+ * PEM certificates only, with no blank lines and no text dumps. Comments are whole lines that start with "#" and
+ * contain no "-". It holds at most 25 CA certificates of at most 16 KB each, with RSA 2048-8192 or ECDSA
+ * P-256/P-384/P-521 keys and SHA-256/384/512 signatures (RSA PKCS#1 v1.5, RSASSA-PSS or ECDSA). `validateBundle` enforces the same rules,
  * so a bundle the local listener accepts is one the real trust store accepts too.
  */
 import "reflect-metadata";

@@ -12,18 +12,18 @@
  * leaves the folder unchanged. The writes then go through the journal (journal.ts), state.json last.
  */
 import "reflect-metadata";
-import { createPrivateKey, createPublicKey, X509Certificate as NodeX509Certificate } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import * as x509 from "@peculiar/x509";
-import { formatBundle, validateBundle } from "./bundle.ts";
-import { createRootCa, issueLeaf, type IssuedCertificate, type Issuer, type SubjectFields } from "./certificates.ts";
-import { createCrl } from "./crl.ts";
 import { hasCode } from "../shared/errors.ts";
+import { X509Certificate as NodeX509Certificate } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { formatBundle, validateBundle } from "./bundle.ts";
+import { createRootCa, issueLeaf, type IssuedCertificate, type SubjectFields } from "./certificates.ts";
+import { createCrl } from "./crl.ts";
 import { PkiError } from "./errors.ts";
 import { toCaInfo, toCertificateInfo, type CaInfo, type CertificateInfo } from "./info.ts";
 import { commitFiles, recoverJournal, type PendingFile } from "./journal.ts";
-import { DEFAULT_KEY_TYPE, importPrivateKeyPem, isSlowKeyType, parseKeyType, type KeyType } from "./keys.ts";
+import { droppedFromBundle, loadIssuer, readExtraCa, readStoreFile, retiredFiles, type PkiStorePaths } from "./folder-files.ts";
+import { DEFAULT_KEY_TYPE, isSlowKeyType, parseKeyType, type KeyType } from "./keys.ts";
 import { formatState, readState, STATE_VERSION, type CaRecord, type CertificateRecord, type PkiState } from "./state.ts";
 import { normalizeSerial, validateName, validateSubject, validateValidityDays } from "./validation.ts";
 
@@ -36,16 +36,7 @@ export const DEFAULT_CA_VALIDITY_DAYS = 1825;
 export const DEFAULT_LEAF_VALIDITY_DAYS = 730;
 export const DEFAULT_CRL_NEXT_UPDATE_DAYS = 30;
 
-export interface PkiStorePaths {
-  dir: string;
-  state: string;
-  caCert: string;
-  caKey: string;
-  crl: string;
-  bundle: string;
-  certificate(name: string): string;
-  key(name: string): string;
-}
+export type { PkiStorePaths };
 
 export interface InitOptions {
   subject: SubjectFields;
@@ -141,7 +132,7 @@ class FolderStore implements PkiStore {
     validateSubject(options.subject);
     const keyType = parseKeyType(options.keyType ?? DEFAULT_KEY_TYPE);
     const validityDays = validateValidityDays(options.validityDays ?? DEFAULT_CA_VALIDITY_DAYS);
-    const retired = this.#retiredFiles(now);
+    const retired = retiredFiles(this.paths, now);
 
     this.#announceKeyGeneration(keyType, "root CA");
     const ca = await createRootCa(options.subject, { keyType, validityDays, notBefore: new Date(now.getTime() - CLOCK_SKEW_MS) });
@@ -200,7 +191,7 @@ class FolderStore implements PkiStore {
       );
     }
 
-    const issuer = await this.#loadIssuer(state);
+    const issuer = await loadIssuer(this.paths, state);
     this.#announceKeyGeneration(keyType, `"${name}"`);
     const leaf = await issueLeaf(issuer, {
       profile,
@@ -272,12 +263,12 @@ class FolderStore implements PkiStore {
   async writeBundle(options: { extraCaFiles?: string[] } = {}): Promise<{ path: string; pem: string; dropped: string[] }> {
     recoverJournal(this.paths.dir);
     this.#requireState();
-    const caPem = this.#readFile(this.paths.caCert);
+    const caPem = readStoreFile(this.paths.caCert);
     const extras = (options.extraCaFiles ?? []).map((file) => readExtraCa(file));
 
     const pem = formatBundle([caPem, ...extras]);
     validateBundle(pem, { source: this.paths.bundle });
-    const dropped = this.#droppedFromBundle(pem);
+    const dropped = droppedFromBundle(this.paths, pem);
     commitFiles(this.paths.dir, [{ path: "bundle.pem", content: pem, private: false }]);
     return { path: this.paths.bundle, pem, dropped };
   }
@@ -299,8 +290,8 @@ class FolderStore implements PkiStore {
     if (record === undefined) {
       throw new PkiError("ERR_PKI_NOT_FOUND", `no certificate named "${name}" in ${this.paths.dir}; issue one with "edgelock pki issue client ${name}"`);
     }
-    const certificatePem = this.#readFile(this.paths.certificate(name));
-    const privateKeyPem = this.#readFile(this.paths.key(name));
+    const certificatePem = readStoreFile(this.paths.certificate(name));
+    const privateKeyPem = readStoreFile(this.paths.key(name));
     return { certificatePem, privateKeyPem, info: toCertificateInfo(record, new Date()) };
   }
 
@@ -316,50 +307,9 @@ class FolderStore implements PkiStore {
     return { path: "state.json", content: formatState(state), private: false };
   }
 
-  #readFile(path: string): string {
-    try {
-      return readFileSync(path, "utf8");
-    } catch (error) {
-      throw new PkiError("ERR_PKI_STATE_CORRUPT", `${path} cannot be read (${(error as Error).message}); restore it from a backup, or replace the CA with "edgelock pki init --force"`, {
-        cause: error,
-      });
-    }
-  }
-
-  /** Reads the CA certificate and key and checks that they match each other and state.json. */
-  async #loadIssuer(state: PkiState): Promise<Issuer> {
-    const certificatePem = this.#readFile(this.paths.caCert);
-    const keyPem = this.#readFile(this.paths.caKey);
-    const corrupt = (problem: string, cause?: unknown) =>
-      new PkiError("ERR_PKI_STATE_CORRUPT", `${problem}; restore the CA files from a backup, or replace the CA with "edgelock pki init --force"`, { cause });
-
-    let certificate: x509.X509Certificate;
-    let nodeCertificate: NodeX509Certificate;
-    try {
-      certificate = new x509.X509Certificate(certificatePem);
-      nodeCertificate = new NodeX509Certificate(certificatePem);
-    } catch (error) {
-      throw corrupt(`${this.paths.caCert} is not a valid PEM certificate (${(error as Error).message})`, error);
-    }
-    if (nodeCertificate.serialNumber.replace(/^0+(?=.)/, "") !== state.ca.serial.replace(/^0+(?=.)/, "")) {
-      throw corrupt(`${this.paths.caCert} has serial ${nodeCertificate.serialNumber}, but ${this.paths.state} records ${state.ca.serial}`);
-    }
-
-    let matches: boolean;
-    try {
-      const fromKey = createPublicKey(createPrivateKey(keyPem)).export({ type: "spki", format: "der" });
-      matches = fromKey.equals(nodeCertificate.publicKey.export({ type: "spki", format: "der" }));
-    } catch (error) {
-      throw corrupt(`${this.paths.caKey} is not a valid PEM private key (${(error as Error).message})`, error);
-    }
-    if (!matches) throw corrupt(`${this.paths.caKey} does not belong to ${this.paths.caCert}`);
-
-    return { certificate, privateKey: await importPrivateKeyPem(keyPem) };
-  }
-
   /** Builds the cumulative CRL of the current CA with the next CRL number. */
   async #buildCrl(state: PkiState, now: Date, nextUpdateDays: number): Promise<{ pem: string; state: PkiState }> {
-    const issuer = await this.#loadIssuer(state);
+    const issuer = await loadIssuer(this.paths, state);
     // A revoked certificate stays listed until it expires; after that no verifier accepts it anyway.
     const entries = state.certificates
       .filter((record) => record.revokedAt !== undefined && record.issuerSerial === state.ca.serial && Date.parse(record.notAfter) > now.getTime())
@@ -371,7 +321,7 @@ class FolderStore implements PkiStore {
 
   /**
    * Reads state.json for `init`. With `force`, a corrupt state file counts as absent, because `init --force` is
-   * the documented way out of it; `#retiredFiles` keeps a copy.
+   * the documented way out of it, and `retiredFiles` keeps a copy.
    */
   #readStateForInit(force: boolean): PkiState | undefined {
     try {
@@ -380,51 +330,6 @@ class FolderStore implements PkiStore {
       if (force && hasCode(error, "ERR_PKI_STATE_CORRUPT")) return undefined;
       throw error;
     }
-  }
-
-  /**
-   * Returns copies of the files `init --force` replaces: the CA under ca/retired/<serial>/, and a state.json
-   * that cannot be read as ca/retired/state-<time>.json. Nothing is lost when a CA is replaced by mistake.
-   */
-  #retiredFiles(now: Date): PendingFile[] {
-    const files: PendingFile[] = [];
-    const stamp = now.toISOString().replaceAll(/[:.]/g, "-").toLowerCase();
-    if (existsSync(this.paths.caCert)) {
-      const certificatePem = this.#readFile(this.paths.caCert);
-      let folder: string;
-      try {
-        folder = `ca/retired/${new NodeX509Certificate(certificatePem).serialNumber.toLowerCase()}`;
-      } catch {
-        // A CA certificate that cannot be parsed is still kept, under the time instead of its serial.
-        folder = `ca/retired/unreadable-${stamp}`;
-      }
-      files.push({ path: `${folder}/cert.pem`, content: certificatePem, private: false });
-      if (existsSync(this.paths.caKey)) files.push({ path: `${folder}/key.pem`, content: this.#readFile(this.paths.caKey), private: true });
-    }
-    if (existsSync(this.paths.state)) {
-      let readable = true;
-      try {
-        readState(this.paths.state);
-      } catch {
-        readable = false;
-      }
-      if (!readable) files.push({ path: `ca/retired/state-${stamp}.json`, content: this.#readFile(this.paths.state), private: false });
-    }
-    return files;
-  }
-
-  /** Returns the subjects of CAs in the current bundle.pem that `pem` leaves out. */
-  #droppedFromBundle(pem: string): string[] {
-    if (!existsSync(this.paths.bundle)) return [];
-    let previous: x509.X509Certificate[];
-    try {
-      previous = validateBundle(readFileSync(this.paths.bundle, "utf8")).certificates;
-    } catch {
-      // An unreadable old bundle is being replaced, which is what the caller asked for.
-      return [];
-    }
-    const kept = new Set(validateBundle(pem).certificates.map((certificate) => certificate.toString("base64")));
-    return previous.filter((certificate) => !kept.has(certificate.toString("base64"))).map((certificate) => certificate.subject);
   }
 
   #announceKeyGeneration(keyType: KeyType, purpose: string): void {
@@ -442,7 +347,7 @@ function describe(issued: IssuedCertificate): { serial: string; subject: string;
   };
 }
 
-/** The certificate that currently owns `name`: the newest record of that name that was not replaced. */
+/** Returns the certificate that currently owns `name`: the newest record of that name that was not replaced. */
 function currentRecord(state: PkiState, name: string): CertificateRecord | undefined {
   return state.certificates.findLast((record) => record.name === name && record.replacedAt === undefined);
 }
@@ -454,29 +359,6 @@ function findRecord(state: PkiState, nameOrSerial: string): CertificateRecord | 
   const serial = normalizeSerial(nameOrSerial);
   if (serial === undefined) return undefined;
   return state.certificates.find((record) => record.serial.replace(/^0+(?=.)/, "") === serial);
-}
-
-function readExtraCa(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new PkiError("ERR_PKI_INVALID_INPUT", `CA file ${file} for --add cannot be read (${(error as Error).message})`, { cause: error });
-  }
-
-  let pem: string;
-  try {
-    pem = formatBundle([text]);
-  } catch (error) {
-    throw new PkiError("ERR_PKI_BUNDLE", `CA file ${file}: ${(error as Error).message.replace(/^input 1 of the bundle /, "")}`, { cause: error });
-  }
-  for (const certificate of validateBundle(pem, { source: file }).certificates) {
-    const constraints = certificate.getExtension(x509.BasicConstraintsExtension);
-    if (constraints?.ca !== true) {
-      throw new PkiError("ERR_PKI_BUNDLE", `CA file ${file} contains "${certificate.subject}", which is not a CA certificate (no basicConstraints CA:TRUE); add only CA certificates to the bundle`);
-    }
-  }
-  return pem;
 }
 
 function addDays(date: Date, days: number): Date {
