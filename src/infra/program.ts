@@ -1,7 +1,7 @@
 /**
  * The Pulumi program (`main` in Pulumi.yaml). It reads the stack config and the edgelock config file once,
- * checks and reads the PKI files, bundles the Lambda code, and only then declares the stack, so a missing file
- * or a bad setting stops `pulumi up` before any resource changes.
+ * checks and reads the PKI files and bundles the Lambda code. Only then does it declare the stack, so a missing
+ * file or a bad setting stops `pulumi up` before any resource changes.
  */
 import "reflect-metadata";
 import * as pulumi from "@pulumi/pulumi";

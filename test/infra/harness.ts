@@ -1,6 +1,6 @@
 /**
- * Pulumi mocks that record every resource (type, name, inputs, dependencies) and answer the invokes the program
- * makes, plus a PKI made by src/pki in a temporary folder. Nothing here talks to a cloud API.
+ * Pulumi mocks that record every resource (type, name, inputs, dependencies) and return fixture results for
+ * the invokes the program makes, plus a PKI made by src/pki in a temporary folder. Nothing here calls a cloud API.
  */
 import "reflect-metadata";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -207,7 +207,7 @@ export async function createTestPki(options: { originPullValidityDays?: number }
   };
 }
 
-/** A config input exercising every selector, a service token, an HTTP target and a fixed-response rule. */
+/** Builds a config input with every selector, a service token, an HTTP target and a fixed-response rule. */
 export function fullConfigInput(): Record<string, any> {
   return {
     name: "edgelock",

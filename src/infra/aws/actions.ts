@@ -7,10 +7,10 @@ import type { ListenerRule, MutualAuthentication, RuleAction } from "../../confi
 export type TargetGroupArns = Record<string, pulumi.Input<string>>;
 
 /**
- * Writes the listener's mutual authentication block out in full for its mode: verify names the trust store and
+ * Writes the listener's mutual authentication block out in full for its mode. Verify names the trust store and
  * sets ignoreClientCertificateExpiry (false unless configured) and advertiseTrustStoreCaNames ("off" unless
- * configured); passthrough sends no expiry flag, which the API rejects for that mode; off sends nothing else,
- * because leftover attributes with off fail at the API.
+ * configured). Passthrough sends no expiry flag, because the API rejects it for that mode. Off sends nothing
+ * else, because leftover attributes with off fail at the API.
  */
 export function mutualAuthenticationInput(
   config: MutualAuthentication,

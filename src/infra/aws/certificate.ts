@@ -13,7 +13,7 @@ const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([
 export interface CertificateArgs {
   /** Host name the certificate names, such as "origin.example.com". */
   domainName: string;
-  /** Route 53 hosted zone that holds the validation record. */
+  /** Route 53 hosted zone for the validation record. */
   zoneId: pulumi.Input<string>;
 }
 

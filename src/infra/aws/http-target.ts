@@ -1,7 +1,7 @@
 /**
  * An HTTP target running in a VPC (containers or instances): an `ip` or `instance` target group with the
- * configured health check, one attachment per listed target, and an ingress rule on the backend's own security
- * group that admits the service port from the ALB's security group and nothing else.
+ * configured health check and one attachment per listed target. An ingress rule on the backend's own security
+ * group admits the service port from the ALB's security group and nothing else.
  */
 import { isIP } from "node:net";
 import * as aws from "@pulumi/aws";

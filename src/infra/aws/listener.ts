@@ -1,7 +1,7 @@
 /**
- * The HTTPS listener on port 443: the ACM certificate, an explicit TLS policy (the API's own default is the
- * TLS 1.0 policy ELBSecurityPolicy-2016-08), mutual TLS written out in full for its mode, the mTLS header names,
- * and the default action for requests no rule matches.
+ * The HTTPS listener on port 443 with the ACM certificate, mutual TLS written out in full for its mode, the mTLS
+ * header names and the default action for requests no rule matches. The TLS policy is always explicit, because
+ * the API's own default is the TLS 1.0 policy ELBSecurityPolicy-2016-08.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

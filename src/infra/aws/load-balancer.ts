@@ -1,7 +1,7 @@
 /**
- * The internet-facing ALB Cloudflare connects to: a security group that admits port 443 from Cloudflare's
- * published ranges only, the hardening attributes from the config, access and connection logs in a private
- * bucket, and Route 53 alias records for the origin host.
+ * The internet-facing ALB Cloudflare connects to, with the hardening attributes from the config. Its security
+ * group admits port 443 from Cloudflare's published ranges only. Access and connection logs go to a private
+ * bucket, and Route 53 alias records publish the origin host.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

@@ -15,7 +15,7 @@ export type PolicyStatement = Record<string, unknown>;
 export interface PrivateBucketArgs {
   /** Keeps every version of every object. Default true; the trust store needs it to pin a bundle version. */
   versioning?: boolean;
-  /** Lets `pulumi destroy` delete a bucket that still holds objects. Default false. */
+  /** Lets `pulumi destroy` delete a bucket that still contains objects. Default false. */
   forceDestroy?: boolean;
   /** Builds extra policy statements from the bucket ARN, such as the ELB log-delivery grant. Default none. */
   statements?: (bucketArn: pulumi.Output<string>) => pulumi.Input<PolicyStatement[]>;

@@ -2,7 +2,7 @@
  * The ALB trust store: the CA bundle and the CRL as objects in a private, versioned bucket, a trust store that
  * reads the bundle's exact object version, and a revocation entry for the CRL's exact version. The ALB reads the
  * bundle only on CreateTrustStore or ModifyTrustStore, so passing the version is what makes a new bundle reach
- * the listener; a new CRL version replaces the revocation entry.
+ * the listener. A new CRL version replaces the revocation entry.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
