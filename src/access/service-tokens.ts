@@ -1,8 +1,8 @@
 /**
  * Service tokens: Cloudflare issues a Client ID (`<32 hex>.access`) and a Client Secret (64 hex) that CI jobs and
- * monitors send as CF-Access-Client-Id / CF-Access-Client-Secret. The secret is shown once at creation; this store
- * keeps only SHA-256 over a per-token random salt and the secret (a 256-bit random value needs no slow hash), and
- * compares with timingSafeEqual. Expiry is honoured; revoking deletes the token.
+ * monitors send as CF-Access-Client-Id / CF-Access-Client-Secret. The secret is shown once, at creation. This store
+ * keeps only SHA-256 over a per-token random salt and the secret, which is enough because the secret is a 256-bit
+ * random value, and compares hashes with timingSafeEqual. Expired tokens fail verification, and revoking deletes.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -22,7 +22,7 @@ export interface ServiceTokenRecord {
   expired: boolean;
 }
 
-/** What `create()` returns: the only time the secret is available. */
+/** The result of `create()`, the only place the secret ever appears. */
 export interface CreatedServiceToken {
   name: string;
   /** `<32 hex>.access` */

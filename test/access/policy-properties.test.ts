@@ -82,7 +82,9 @@ test("ipv4-mapped address matches as ipv4", () => {
       const block = parseCidr(`${network}/${prefix}`);
       const plain = parseAddress(address);
       const mapped = parseAddress(`::ffff:${address}`);
-      assert.ok(block !== undefined && plain !== undefined && mapped !== undefined);
+      assert.ok(block !== undefined);
+      assert.ok(plain !== undefined);
+      assert.ok(mapped !== undefined);
       assert.equal(cidrContains(block, mapped), cidrContains(block, plain));
       assert.equal(cidrContains(block, plain), prefixEqual(address, network, prefix));
     }),

@@ -66,7 +66,7 @@ after(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-/** A verifier against the test JWKS with a clock the test can move; `clock.now` is the current time. */
+/** Creates a verifier against the test JWKS, with a clock the test moves by setting `clock.now`. */
 function makeVerifier(overrides: Partial<AccessVerifierOptions> = {}) {
   const clock = { now: NOW };
   const verifier = createAccessVerifier({ teamDomain: TEAM, audience: AUD, jwksUrl, fetch: trustedFetch, now: () => clock.now, ...overrides });
@@ -302,7 +302,7 @@ test("jwks http error is reported", async () => {
   const { verifier } = makeVerifier({ jwksUrl: jwksUrl.replace("/certs", "/missing") });
   await assert.rejects(
     verifier.verify(await userToken()),
-    rejects("ERR_JWKS_UNAVAILABLE", `JWKS at ${jwksUrl.replace("/certs", "/missing")} answered HTTP 404; check the team domain and the network path to it`),
+    rejects("ERR_JWKS_UNAVAILABLE", `JWKS at ${jwksUrl.replace("/certs", "/missing")} returned HTTP 404; check the team domain and the network path to it`),
   );
 });
 

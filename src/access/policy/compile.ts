@@ -1,7 +1,7 @@
 /**
- * Turns the `access` section of the configuration into applications ready for matching: domains parsed, emails
- * and domains indexed in Sets (so evaluation does not grow with the number of allowed addresses), CIDR blocks
- * parsed, and a stable 64-hex AUD per application.
+ * Turns the `access` section of the configuration into applications ready for matching. Domains and CIDR blocks
+ * are parsed, and each application gets a stable 64-hex AUD. Emails and domains go into Sets, so evaluation time
+ * does not grow with the number of allowed addresses.
  */
 import { createHash } from "node:crypto";
 import { durationSeconds, type EdgelockConfig, type Selector } from "../../config/index.ts";

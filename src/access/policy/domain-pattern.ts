@@ -1,8 +1,8 @@
 /**
- * Application domains as Cloudflare Access matches them ("Application paths" in the Zero Trust docs): a "*" in a
- * host label matches inside that one label ("*.example.com" is not the apex nor a.b.example.com, "*test.example.com"
- * covers test.example.com); a path covers itself and everything below it ("/eng" covers "/eng/exec"), "/alpha/*"
- * does not cover "/alpha", and a mid-path "*" spans segments. Ports and query strings play no part.
+ * Application domains as Cloudflare Access matches them ("Application paths" in the Zero Trust docs). A "*" in a
+ * host label matches inside that one label, so "*.example.com" covers neither the apex nor a.b.example.com, and
+ * "*test.example.com" covers test.example.com. A path covers itself and everything below it ("/eng" covers
+ * "/eng/exec"), "/alpha/*" does not cover "/alpha", and a mid-path "*" spans segments. Ports and queries play no part.
  */
 import { AccessError } from "../errors.ts";
 import type { DomainPattern } from "./types.ts";
@@ -76,7 +76,10 @@ function labelMatches(pattern: string, label: string): boolean {
   return label.length >= prefix.length + suffix.length && label.startsWith(prefix) && label.endsWith(suffix);
 }
 
-/** Returns true when the normalized `path` is covered: the pattern itself, or anything below it after a "/". */
+/**
+ * Returns true when the normalized `path` is covered: the pattern itself, or anything below it after a "/".
+ * NOTE: the comparison is case-sensitive, as URL paths are; Cloudflare does not document its path case rule.
+ */
 export function pathMatches(pattern: DomainPattern, path: string): boolean {
   if (pattern.path === undefined) return true;
   const below = pattern.path.endsWith("/") ? `${pattern.path}*` : `${pattern.path}/*`;
@@ -115,6 +118,7 @@ export function globMatches(pattern: string, text: string): boolean {
 /**
  * Ranks how specific a pattern is, for "the most specific application wins": fewer host wildcards first, then more
  * literal host characters, then more literal path characters, then fewer path wildcards. Larger is more specific.
+ * NOTE: Cloudflare documents the rule only for a path below another path, so ranking the host first is a guess.
  */
 export function specificity(pattern: DomainPattern): number[] {
   const host = pattern.hostLabels.join(".");

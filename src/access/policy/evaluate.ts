@@ -1,7 +1,7 @@
 /**
- * Policy evaluation in Cloudflare's order: Bypass and Service Auth policies first by precedence, then Allow and
- * Block by precedence; the first Allow or Block match wins and nothing matching means deny. A policy matches when
- * any include selector, every require selector and no exclude selector matches.
+ * Policy evaluation in Cloudflare's order. Bypass and Service Auth policies run first by precedence, then Allow
+ * and Block by precedence. The first Allow or Block match wins, and nothing matching means deny. A policy matches
+ * when any include selector, every require selector and no exclude selector matches.
  *
  * Before login the email is unknown, so each selector yields yes, no or maybe (three-valued logic): "login" means
  * some Allow policy can still pass once the user logs in, "forbidden" that none ever can.
@@ -28,9 +28,9 @@ interface Subject {
 
 /**
  * Evaluates an application's policies for one request.
- * - phase "request" ignores `context.email`: a Bypass match gives "bypass", a Service Auth match "service"; else
- *   "login" when an Allow policy could pass after login, or "forbidden" when none can (a Block policy that matches
- *   whoever logs in, or no Allow policy that fits the IP, country or service token).
+ * - phase "request" ignores `context.email`. A Bypass match gives "bypass" and a Service Auth match "service".
+ *   Otherwise the result is "login" when an Allow policy could pass after login, else "forbidden". "forbidden"
+ *   comes from a Block policy that matches every identity, or from no Allow policy fitting the IP, country or token.
  * - phase "identity" runs Allow and Block policies with `context.email`: "allow" or "deny" for the first match,
  *   "deny" without a policy when nothing matches. A missing email matches no identity selector.
  */

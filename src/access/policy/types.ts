@@ -42,7 +42,7 @@ export interface CookieOptions {
   sameSite: "none" | "lax" | "strict";
 }
 
-/** How email selectors compare addresses. Both are UNCONFIRMED Cloudflare behaviours, so they are settings. */
+/** Comparison rules of email selectors. Cloudflare documents neither behaviour, so both are settings. */
 export interface EmailMatching {
   /** Compares `email` selectors case-sensitively. Default false. */
   caseSensitive: boolean;
@@ -69,7 +69,7 @@ export interface CompiledApplication {
   /** Application session duration in seconds. */
   sessionSeconds: number;
   cookie: CookieOptions;
-  /** Answer 401 instead of 403 when only Service Auth policies could match. */
+  /** Whether the edge returns 401 instead of 403 when only Service Auth policies could match. */
   serviceAuth401Redirect: boolean;
   /** Policies in precedence order. */
   policies: CompiledPolicy[];
@@ -79,7 +79,7 @@ export interface CompiledApplication {
 }
 
 /**
- * What the edge knows about a request. `ip` is the socket address of the client; there is deliberately no
+ * Request attributes the selectors read. `ip` is the socket address of the client. There is deliberately no
  * X-Forwarded-For field, because a client can write that header.
  */
 export interface PolicyContext {
@@ -105,7 +105,7 @@ export type PolicyPhase = "request" | "identity";
  * - service: a Service Auth policy matched; mint a service-token JWT.
  * - allow / deny: the first Allow or Block policy that matched the identity; deny without `policy` is the default deny.
  * - login: no identity yet, and some Allow policy could pass once the user logs in.
- * - forbidden: no policy can ever pass for this request, whoever logs in.
+ * - forbidden: no policy can pass for this request with any identity.
  */
 export type PolicyResult =
   | { decision: "bypass"; policy: CompiledPolicy }

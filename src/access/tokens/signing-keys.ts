@@ -67,10 +67,10 @@ export async function openSigningKeys(dir: string, options: SigningKeyOptions = 
     async rotate(now = clock()) {
       const { key: fresh, privateKeyPem } = await createKey(now);
       const previous = keys.map((key) => (key.retiredAt === undefined ? { ...key, retiredAt: now } : key));
-      const kept = [fresh, ...previous.filter((key) => (key.retiredAt as Date).getTime() + graceDays * DAY_MS > now.getTime())];
-      const dropped = previous.filter((key) => !kept.includes(key));
-      saveKeys(dir, kept, dropped, privateKeyPem);
-      keys = kept;
+      const retained = [fresh, ...previous.filter((key) => (key.retiredAt as Date).getTime() + graceDays * DAY_MS > now.getTime())];
+      const dropped = previous.filter((key) => !retained.includes(key));
+      saveKeys(dir, retained, dropped, privateKeyPem);
+      keys = retained;
       return fresh;
     },
   };

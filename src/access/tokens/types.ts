@@ -41,7 +41,7 @@ export interface AccessJwks {
 
 /** The signing keys of a team domain, persisted in a folder. */
 export interface SigningKeyStore {
-  /** Folder that holds the keys. */
+  /** Folder of the key files. */
   readonly dir: string;
   /** Days a replaced key stays valid after a rotation. */
   readonly graceDays: number;
@@ -99,7 +99,7 @@ export interface OrgTokenClaims {
   country: string;
 }
 
-/** The client-certificate part of a meta token; the local edge never sees a visitor certificate. */
+/** The client-certificate part of a meta token. The local edge gets no visitor certificate, so the fields stay empty. */
 export interface MetaMtlsAuth {
   cert_presented: boolean;
   cert_serial: string;

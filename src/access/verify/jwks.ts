@@ -1,7 +1,7 @@
 /**
- * The origin's copy of the team domain's JWKS (/cdn-cgi/access/certs). Keys are chosen by kid; an unknown kid
- * triggers one refetch, at most once per refetch interval, because Cloudflare publishes a new key at rotation and
- * validators that never reload reject valid tokens. Only RSA keys usable for RS256 are kept.
+ * The origin's copy of the team domain's JWKS (/cdn-cgi/access/certs), with keys chosen by kid. Cloudflare
+ * publishes a new key at rotation, and validators that never reload reject valid tokens. So an unknown kid triggers
+ * one refetch, at most once per refetch interval. Only RSA keys usable for RS256 are kept.
  */
 import { importJWK } from "jose";
 import { AccessTokenError } from "../errors.ts";
@@ -28,8 +28,8 @@ const MAX_BODY_CHARS = 1_000_000;
 
 /**
  * A kid → key map filled from the JWKS URL on demand. A failed fetch throws ERR_JWKS_UNAVAILABLE for the lookup
- * that started it; lookups inside the following refetch interval use the keys already cached, or throw the same
- * error when there are none, so an outage of the team domain does not turn into a fetch per request.
+ * that started it. Lookups inside the following refetch interval use the keys already cached, or throw the same
+ * error when there are none. An outage of the team domain therefore never causes a fetch per request.
  */
 export class JwksCache {
   readonly #options: JwksCacheOptions;
@@ -97,7 +97,7 @@ export class JwksCache {
     let body: string;
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } });
-      if (response.status !== 200) throw unavailable(`answered HTTP ${response.status}`);
+      if (response.status !== 200) throw unavailable(`returned HTTP ${response.status}`);
       body = await response.text();
     } catch (error) {
       if (error instanceof AccessTokenError) throw error;

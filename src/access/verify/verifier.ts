@@ -1,7 +1,8 @@
 /**
- * Origin-side validation of Access tokens, as Cloudflare asks origins to do it: take Cf-Access-Jwt-Assertion
- * (the CF_Authorization cookie only as a fallback), verify RS256 with the JWKS key named by kid, check iss and that
- * aud contains the application's AUD, then exp and nbf. `typ` is not required, because real tokens omit it.
+ * Origin-side validation of Access tokens, following Cloudflare's guide for origins. The verifier reads
+ * Cf-Access-Jwt-Assertion (the CF_Authorization cookie only as a fallback) and verifies RS256 with the JWKS key
+ * named by kid. It then checks iss, that aud contains the application's AUD, and exp and nbf. `typ` is not
+ * required, because real tokens omit it.
  * This module is bundled into the Lambda function, so it depends on jose only.
  */
 import { jwtVerify, type JWTPayload } from "jose";
@@ -147,7 +148,9 @@ function readHeader(headers: HeaderSource, name: string): string | undefined {
 }
 
 function readAudience(value: string | readonly string[] | undefined): readonly string[] {
-  const list = value === undefined ? [] : typeof value === "string" ? [value] : [...value];
+  let list: string[] = [];
+  if (typeof value === "string") list = [value];
+  else if (value !== undefined) list = [...value];
   if (list.length === 0 || list.every((aud) => aud === "")) {
     throw new AccessError("ERR_ACCESS_CONFIG", "\"audience\" is missing; set it to the Access application's AUD tag (64 hex characters, the application's \"aud\" output)");
   }

@@ -50,8 +50,8 @@ export const serviceTokenSchema = z.strictObject({
 });
 
 /**
- * How `email` and `emailDomain` selectors compare addresses. Cloudflare does not document either point, so both
- * are settings; the local edge applies them, and the deployed Access follows Cloudflare's own rules.
+ * Comparison rules of `email` and `emailDomain` selectors. Cloudflare documents neither point, so both are
+ * settings. The local edge applies them, and the deployed Access follows Cloudflare's own rules.
  */
 export const emailMatchingSchema = z.strictObject({
   caseSensitive: z.boolean().default(false).describe("Compares `email` selectors case-sensitively. Default false."),
