@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { bundleHandlerSource } from "../../src/infra/aws/bundle.ts";
 import type { InfraError } from "../../src/infra/errors.ts";
 import { inspectPkiFiles } from "../../src/infra/pki-files.ts";
-import { readStackSettings } from "../../src/infra/settings.ts";
+import { ECHO_ENTRY_POINT, readStackSettings } from "../../src/infra/settings.ts";
 import { openPkiStore } from "../../src/pki/store.ts";
 import { createTestPki, type TestPki } from "./harness.ts";
 
@@ -120,4 +120,12 @@ test("bundling a broken module reports esbuild's error", async () => {
     assert.match(error.message, new RegExp(`^bundling ${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} failed: `));
     return true;
   });
+});
+
+test("echo function bundles into one module", { skip: existsSync(ECHO_ENTRY_POINT) ? false : "src/function/index.ts is not written yet" }, async () => {
+  const source = await bundleHandlerSource(ECHO_ENTRY_POINT);
+  const file = join(pki.dir, "..", "echo.mjs");
+  writeFileSync(file, source);
+  const bundled = await import(file);
+  assert.equal(typeof bundled.handler, "function");
 });
