@@ -102,7 +102,8 @@ export type PolicyPhase = "request" | "identity";
 /**
  * The outcome of evaluating an application's policies.
  * - bypass: a Bypass policy matched; proxy without Access headers.
- * - service: a Service Auth policy matched; mint a service-token JWT.
+ * - service: a Service Auth policy matched; mint a service-token JWT. `context.serviceToken` is absent when the
+ *   policy matched on IP, country or everyone alone.
  * - allow / deny: the first Allow or Block policy that matched the identity; deny without `policy` is the default deny.
  * - login: no identity yet, and some Allow policy could pass once the user logs in.
  * - forbidden: no policy can pass for this request with any identity.
