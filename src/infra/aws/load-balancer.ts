@@ -96,7 +96,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
 
     const account = aws.getCallerIdentityOutput({}, { parent: this });
     const elbAccount = aws.elb.getServiceAccountOutput({}, { parent: this });
-    // Regions opened since August 2022 deliver logs as the service principal; older ones as a regional ELB account.
+    // Regions opened since August 2022 deliver logs as the service principal, and older ones as a regional ELB account.
+    // NOTE: untested against AWS whether getServiceAccount answers in the newest regions; if it fails there, grant
+    // the service principal alone.
     const logs = new PrivateBucket(`${name}-logs`, {
       versioning: true,
       statements: (bucketArn) =>
