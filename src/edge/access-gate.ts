@@ -41,7 +41,7 @@ async function serviceTokenOf(runtime: EdgeRuntime, context: RequestContext): Pr
   const clientId = header(context, "cf-access-client-id");
   const secret = header(context, "cf-access-client-secret");
   if (clientId === undefined || secret === undefined) return undefined;
-  const verified = await runtime.serviceTokens.verify(clientId, secret);
+  const verified = runtime.serviceTokens.verify(clientId, secret, context.now);
   if (verified === undefined) {
     context.log.info({ event: "service_token_rejected", clientId }, "service token headers did not verify");
     return undefined;
@@ -74,7 +74,7 @@ function admitToken(runtime: EdgeRuntime, context: RequestContext, app: Compiled
   // A service-token JWT opens the app again only while a Service Auth policy still accepts that token and the
   // app has an Allow policy; service-auth-only apps need the Client ID and Secret on every request.
   if (app.serviceAuthOnly) return undefined;
-  const name = runtime.serviceTokens.list().find((entry) => entry.clientId === token.clientId)?.name;
+  const name = runtime.serviceTokens.list(context.now).find((entry) => entry.clientId === token.clientId && !entry.expired)?.name;
   if (name === undefined) return undefined;
   return evaluatePolicies(app, { ...base, serviceToken: { name } }, "request").decision === "service" ? { assertion: token.token } : undefined;
 }

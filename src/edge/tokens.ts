@@ -4,6 +4,7 @@
  * picks the team domain, lifetimes and claims the edge needs.
  */
 import {
+  AccessTokenError,
   issueAppToken,
   issueMetaToken,
   issueOrgToken,
@@ -14,7 +15,6 @@ import {
   type ServiceTokenStore,
   type SigningKeyStore,
 } from "../access/index.ts";
-import { hasCode } from "../shared/errors.ts";
 import { ORG_SESSION_SECONDS } from "./login/flow.ts";
 import { teamDomain, type EdgeRuntime } from "./runtime.ts";
 
@@ -65,8 +65,7 @@ export async function mintMetaToken(runtime: EdgeRuntime, input: { aud: string; 
 export async function readAppToken(runtime: EdgeRuntime, token: string | undefined, aud: string, now: Date): Promise<TokenCheck> {
   if (token === undefined || token === "") return { ok: false, code: "ERR_TOKEN_MISSING" };
   try {
-    const claims = (await verifyEdgeToken(runtime.signingKeys, token, { aud, teamDomain: teamDomain(runtime), now })) as Record<string, unknown>;
-    if (claims.type !== "app") return { ok: false, code: "ERR_TOKEN_TYPE" };
+    const claims = (await verifyEdgeToken(runtime.signingKeys, token, { aud, teamDomain: teamDomain(runtime), type: "app", now })) as unknown as Record<string, unknown>;
     const iat = Number(claims.iat);
     const exp = Number(claims.exp);
     if (typeof claims.email === "string" && claims.email !== "") {
@@ -77,7 +76,7 @@ export async function readAppToken(runtime: EdgeRuntime, token: string | undefin
     }
     return { ok: false, code: "ERR_TOKEN_MALFORMED" };
   } catch (error) {
-    return { ok: false, code: hasCode(error, "ERR_TOKEN_EXPIRED") ? "ERR_TOKEN_EXPIRED" : codeOf(error) };
+    return { ok: false, code: codeOf(error) };
   }
 }
 
@@ -86,11 +85,11 @@ export async function readOrgToken(runtime: EdgeRuntime, token: string | undefin
   if (token === undefined || token === "") return undefined;
   try {
     const domain = teamDomain(runtime);
-    const claims = (await verifyEdgeToken(runtime.signingKeys, token, { aud: orgTokenAudience(domain), teamDomain: domain, now })) as Record<string, unknown>;
+    const claims = (await verifyEdgeToken(runtime.signingKeys, token, { aud: orgTokenAudience(domain), teamDomain: domain, type: "org", now })) as unknown as Record<string, unknown>;
     if (claims.type !== "org" || typeof claims.email !== "string") return undefined;
     return { email: claims.email, sub: String(claims.sub ?? ""), iat: Number(claims.iat), exp: Number(claims.exp) };
   } catch (error) {
-    if (error instanceof Error && "code" in error) return undefined;
+    if (error instanceof AccessTokenError) return undefined;
     throw error;
   }
 }
@@ -106,7 +105,8 @@ export async function checkMetaToken(runtime: EdgeRuntime, meta: string, appSess
   }
 }
 
+/** Returns the code of a rejected token; anything other than an AccessTokenError is a bug and is rethrown. */
 function codeOf(error: unknown): string {
-  if (error instanceof Error && "code" in error && typeof error.code === "string") return error.code;
+  if (error instanceof AccessTokenError) return error.code;
   throw error;
 }

@@ -36,7 +36,7 @@ const english: Texts = {
   invalidEmail: "Enter a valid email address, such as name@example.com.",
   unknownApplication: (host) => `No application protects ${host}.`,
   forbiddenTitle: "Forbidden",
-  forbiddenText: (host) => `You don't have permission to view ${host}. Ask its administrator for access.`,
+  forbiddenText: (host) => `You do not have permission to view ${host}. Ask its administrator for access.`,
   mailSubject: (application) => `Your login code for ${application}`,
   mailBody: (pin, application, minutes) => [
     `Your login code for ${application} is:`,
