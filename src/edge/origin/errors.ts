@@ -27,13 +27,26 @@ export function errorCode(error: unknown): string {
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === "string" && code !== "") return code;
+    // undici's HTTPParserError has no code when the response is not HTTP at all.
+    if (current.name === "HTTPParserError") return "HPE_INVALID_RESPONSE";
     current = (current as { cause?: unknown }).cause;
   }
   return "UNKNOWN";
 }
 
-/** Classifies an origin failure by the phase it happened in and its error code. */
-export function classifyOriginFailure(error: unknown, phase: OriginPhase): OriginFailure {
+/** What the pool saw of the TLS connection a request failed on. */
+export interface ConnectionEvidence {
+  /** True when the origin sent a TLS 1.3 session ticket, which servers do only after accepting the client's certificate. */
+  sessionTicketReceived: boolean;
+  /** Negotiated protocol, such as "TLSv1.3". */
+  protocol: string | undefined;
+}
+
+/**
+ * Classifies an origin failure by the phase it happened in, its error code and, for a connection closed without
+ * a response, whether the origin had accepted the TLS 1.3 handshake.
+ */
+export function classifyOriginFailure(error: unknown, phase: OriginPhase, evidence?: ConnectionEvidence): OriginFailure {
   const code = errorCode(error);
   const failure = (status: OriginFailure["status"], reason: string): OriginFailure => ({ status, reason, errorCode: code });
 
@@ -45,7 +58,14 @@ export function classifyOriginFailure(error: unknown, phase: OriginPhase): Origi
   if (code.startsWith("ERR_SSL_") || code === "EPROTO") return failure(525, "origin_tls_failed");
   if (code === "ECONNRESET" || code === "EPIPE") return failure(525, phase === "connect" ? "origin_reset_during_handshake" : "origin_reset_before_response");
   if (phase === "connect") return failure(525, "origin_tls_failed");
-  if (code === "UND_ERR_SOCKET") return failure(520, "origin_closed_without_response");
+  if (code === "UND_ERR_SOCKET") {
+    // In TLS 1.3 the client finishes its handshake before the server checks the client certificate, so a server
+    // that rejects it (OpenSSL without an alert) just closes. It then never sends the session tickets it sends
+    // to accepted clients, which tells that close apart from an origin that accepted and closed without answering.
+    // NOTE: an origin that has session tickets turned off and closes without a response is reported as 525 too.
+    if (evidence?.protocol === "TLSv1.3" && !evidence.sessionTicketReceived) return failure(525, "origin_closed_after_handshake");
+    return failure(520, "origin_closed_without_response");
+  }
   if (code.startsWith("HPE_") || code === "UND_ERR_HEADERS_OVERFLOW" || code === "UND_ERR_INFO") return failure(520, "origin_invalid_response");
   return failure(502, "origin_failed");
 }

@@ -6,9 +6,10 @@
  */
 import { isIP } from "node:net";
 import type { Readable } from "node:stream";
+import type { TLSSocket } from "node:tls";
 import { buildConnector, Pool, type Dispatcher } from "undici";
 import { EdgeError } from "../errors.ts";
-import { classifyOriginFailure, type OriginFailure } from "./errors.ts";
+import { classifyOriginFailure, type ConnectionEvidence, type OriginFailure } from "./errors.ts";
 
 export interface OriginSettings {
   /** Origin base URL, such as "https://alb.localhost:9443"; the host must be loopback or end in ".localhost". */
@@ -59,6 +60,22 @@ export function loopbackAddress(url: URL): string {
   );
 }
 
+/** Records whether the origin sends a session ticket on a new connection; forgets the connection 5 s after it closes. */
+function watchConnection(socket: TLSSocket, evidenceByPort: Map<number, ConnectionEvidence>): void {
+  const localPort = socket.localPort;
+  if (localPort === undefined) return;
+  const evidence: ConnectionEvidence = { sessionTicketReceived: false, protocol: socket.getProtocol() ?? undefined };
+  evidenceByPort.set(localPort, evidence);
+  socket.once("session", () => {
+    evidence.sessionTicketReceived = true;
+  });
+  socket.once("close", () => {
+    setTimeout(() => {
+      if (evidenceByPort.get(localPort) === evidence) evidenceByPort.delete(localPort);
+    }, 5_000).unref();
+  });
+}
+
 /** Creates the pool that pulls from the origin. */
 export function createOriginPool(settings: OriginSettings): OriginPool {
   let url: URL;
@@ -84,10 +101,16 @@ export function createOriginPool(settings: OriginSettings): OriginPool {
     maxCachedSessions: 0,
   });
   const connectErrors = new WeakSet<object>();
+  // Evidence per local port, because undici's socket errors name the connection only by its addresses.
+  const evidenceByPort = new Map<number, ConnectionEvidence>();
   const connect: buildConnector.connector = (options, callback) => {
     connector({ ...options, hostname: address, ...(servername === undefined ? {} : { servername }) }, (...args) => {
-      const [error] = args;
-      if (error !== null && typeof error === "object") connectErrors.add(error);
+      const [error, socket] = args;
+      if (error !== null) {
+        if (typeof error === "object") connectErrors.add(error);
+      } else {
+        watchConnection(socket as TLSSocket, evidenceByPort);
+      }
       callback(...args);
     });
   };
@@ -106,7 +129,9 @@ export function createOriginPool(settings: OriginSettings): OriginPool {
         return { ok: true, response };
       } catch (error) {
         const phase = error !== null && typeof error === "object" && connectErrors.has(error) ? "connect" : "response";
-        return { ok: false, failure: classifyOriginFailure(error, phase), error };
+        const localPort = (error as { socket?: { localPort?: number } } | null)?.socket?.localPort;
+        const evidence = localPort === undefined ? undefined : evidenceByPort.get(localPort);
+        return { ok: false, failure: classifyOriginFailure(error, phase, evidence), error };
       }
     },
     async close() {
