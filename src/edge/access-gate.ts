@@ -1,8 +1,8 @@
 /**
- * The Access gate on the app host, in the order Cloudflare Access applies it: Bypass and Service Auth policies
- * first; then a valid app token with its identity re-checked against the current IP and country; then 403 when
- * no policy could pass, 401 for an expired XHR session, else a 302 to the team domain's login with the
- * CF_AppSession cookie and a signed `meta` token (developers.cloudflare.com/cloudflare-one/access-controls/).
+ * The Access gate on the app host, in the order Cloudflare Access applies it (developers.cloudflare.com/
+ * cloudflare-one/access-controls/). Bypass and Service Auth policies come first. Then a valid app token passes if
+ * its identity still passes the policies with the current IP and country. Otherwise the edge returns 403 when no
+ * policy could pass, 401 for an expired XHR session, or a 302 to the team domain's login with CF_AppSession.
  */
 import { randomBytes } from "node:crypto";
 import type { OutgoingHttpHeaders } from "node:http";
@@ -72,7 +72,7 @@ function admitToken(runtime: EdgeRuntime, context: RequestContext, app: Compiled
   }
 
   // A service-token JWT opens the app again only while a Service Auth policy still accepts that token and the
-  // app has an Allow policy; service-auth-only apps need the Client ID and Secret on every request.
+  // app has an Allow policy. Service-auth-only apps need the Client ID and Secret on every request.
   if (app.serviceAuthOnly) return undefined;
   const name = runtime.serviceTokens.list(context.now).find((entry) => entry.clientId === token.clientId && !entry.expired)?.name;
   if (name === undefined) return undefined;
@@ -125,8 +125,11 @@ export async function handleAppRequest(runtime: EdgeRuntime, context: RequestCon
   }
 
   if (first.decision === "forbidden") {
-    const status = app.serviceAuthOnly ? (app.serviceAuth401Redirect ? 401 : 403) : runtime.local.forbiddenStatus;
-    forbid(context, app, status, app.serviceAuthOnly ? "service_token_required" : "no_policy_can_pass");
+    if (!app.serviceAuthOnly) {
+      forbid(context, app, runtime.local.forbiddenStatus, "no_policy_can_pass");
+      return;
+    }
+    forbid(context, app, app.serviceAuth401Redirect ? 401 : 403, "service_token_required");
     return;
   }
   if (verified.code === "ERR_TOKEN_EXPIRED" && header(context, "x-requested-with")?.toLowerCase() === "xmlhttprequest") {

@@ -1,7 +1,7 @@
 /**
  * Edge-owned `/cdn-cgi/access/*` paths, which never reach the origin. On the app host Cloudflare serves
- * `/authorized` (the login callback that sets the app cookie), `/logout` and `/get-identity`; on the team domain
- * `/login/<host>`, `/certs` (the JWKS), `/logout` and `/get-identity`. We serve the same paths.
+ * `/authorized` (the login callback that sets the app cookie), `/logout` and `/get-identity`. On the team domain
+ * it serves `/login/<host>`, `/certs` (the JWKS), `/logout` and `/get-identity`. We serve the same paths.
  * NOTE: logout clears cookies but does not revoke tokens already issued; Cloudflare revokes them within 20-30 s.
  */
 import { matchApplication } from "../access/index.ts";
@@ -27,7 +27,7 @@ function logoutPage(host: string): string {
   return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Logged out</title></head><body><h1>Logged out</h1><p>You are logged out of ${escapeHtml(host)}.</p></body></html>\n`;
 }
 
-/** The identity JSON of /get-identity, with the fields Cloudflare documents. */
+/** Builds the identity JSON of /get-identity, with the fields Cloudflare documents. */
 function identityOf(context: RequestContext, token: VerifiedAppToken): Record<string, unknown> {
   const service = token.kind === "service";
   return {

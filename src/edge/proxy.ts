@@ -1,6 +1,6 @@
 /**
- * Forwards a request the gate let through to the origin and streams the answer back, or answers with the
- * Cloudflare error status of the failure (521, 522, 525, 526, 520, …) and logs its cause.
+ * Forwards a request the gate let through to the origin and streams the response back. When the pull fails it
+ * returns the Cloudflare error status of the failure (521, 522, 525, 526, 520, …) and logs the cause.
  */
 import type { OutgoingHttpHeaders } from "node:http";
 import { pipeline } from "node:stream/promises";

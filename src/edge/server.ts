@@ -1,6 +1,6 @@
 /**
  * The local edge: one HTTPS server (HTTP/1.1 and HTTP/2) on loopback that plays Cloudflare for the app host
- * (Access gate, then origin pull) and for the team domain (login, JWKS), told apart by Host and SNI.
+ * (Access gate, then origin pull) and for the team domain (login, JWKS), routed by Host and SNI.
  */
 import { createSecureServer, type Http2Session } from "node:http2";
 import type { Socket } from "node:net";
@@ -74,7 +74,7 @@ function validateOptions(options: EdgeOptions): void {
   if (problems.length > 0) throw new EdgeError("ERR_EDGE_OPTIONS", `invalid edge options: ${problems.join("; ")}`);
 }
 
-/** The plain (wildcard-free) hosts of the applications, plus the configured app host. */
+/** Collects the hosts served as app hosts: the configured one plus every application host without a wildcard. */
 function servedAppHosts(local: LocalEdgeConfig, applications: readonly CompiledApplication[]): Set<string> {
   const hosts = new Set([local.host]);
   for (const app of applications) {

@@ -61,7 +61,7 @@ export async function mintMetaToken(runtime: EdgeRuntime, input: { aud: string; 
   return issueMetaToken(runtime.signingKeys, input);
 }
 
-/** Verifies an app token for one application; `code` tells an expired token (ERR_TOKEN_EXPIRED) from others. */
+/** Verifies an app token for one application. On failure `code` is the AccessTokenError code, such as ERR_TOKEN_EXPIRED. */
 export async function readAppToken(runtime: EdgeRuntime, token: string | undefined, aud: string, now: Date): Promise<TokenCheck> {
   if (token === undefined || token === "") return { ok: false, code: "ERR_TOKEN_MISSING" };
   try {

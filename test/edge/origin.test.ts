@@ -32,7 +32,7 @@ async function startTlsOrigin(t: { after(fn: () => Promise<void> | void): void }
   return { port, url: `https://alb.localhost:${port}`, hits: [] };
 }
 
-/** Asks the edge for a page with a valid service token and returns the status and the logged failure reason. */
+/** Requests a page from the edge with a valid service token and returns the status and the logged failure reason. */
 async function pull(harness: EdgeHarness): Promise<{ status: number; body: string; reason: unknown }> {
   const response = await harness.client().send(harness.client().url("app.localhost", "/pull"), { headers: serviceHeaders(harness) });
   const failure = harness.records.find((record) => record.event === "origin_failed");

@@ -1,5 +1,5 @@
 /**
- * The login on the team domain, `/cdn-cgi/access/login/<app host>`. Cloudflare asks for an email, mails a
+ * The login on the team domain, `/cdn-cgi/access/login/<app host>`. Cloudflare requests an email, mails a
  * one-time PIN when a policy could allow that address (always saying it did), and on a valid PIN sets the org
  * cookie on the team domain and sends the browser to the app's `/cdn-cgi/access/authorized`. With a valid org
  * cookie the login page redirects there at once, without UI. We copy that flow with two plain HTML forms.
@@ -16,7 +16,7 @@ import { negotiateLanguage, textsFor, type Language } from "./i18n.ts";
 import { writeToOutbox } from "./outbox.ts";
 import { renderEmailStep, renderMessagePage, renderPinStep } from "./pages.ts";
 
-/** What a pending login remembers until its PIN arrives. */
+/** Data a pending login keeps until its PIN arrives. */
 export interface LoginData {
   aud: string;
   host: string;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 
-/** What the app host needs to mint the app token. */
+/** Grant data the app host needs to mint the app token. */
 export interface AuthorizationGrant {
   /** App host the grant is for. */
   host: string;

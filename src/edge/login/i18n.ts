@@ -78,8 +78,8 @@ export function textsFor(language: Language): Texts {
 }
 
 /**
- * Picks Japanese or English from an Accept-Language header (RFC 9110 §12.5.4): the supported language with the
- * highest q-value wins, the earlier one on a tie; anything else gives English.
+ * Picks Japanese or English from an Accept-Language header (RFC 9110 §12.5.4). The supported language with the
+ * highest q-value wins, and the earlier one wins a tie. A header without either gives English.
  */
 export function negotiateLanguage(acceptLanguage: string | undefined): Language {
   let best: { language: Language; quality: number } | undefined;
@@ -90,8 +90,8 @@ export function negotiateLanguage(acceptLanguage: string | undefined): Language 
     if (!Number.isFinite(quality) || quality <= 0) continue;
 
     const primary = range.split("-")[0];
-    const language: Language | undefined = primary === "ja" ? "ja" : primary === "en" ? "en" : undefined;
-    if (language !== undefined && (best === undefined || quality > best.quality)) best = { language, quality };
+    if (primary !== "ja" && primary !== "en") continue;
+    if (best === undefined || quality > best.quality) best = { language: primary, quality };
   }
   return best?.language ?? "en";
 }

@@ -1,7 +1,7 @@
 /**
- * One-time PIN logins. Cloudflare mails a PIN only when a policy could allow the address, yet always says it
- * sent one; the PIN expires 10 minutes after the request (developers.cloudflare.com/cloudflare-one/
- * integrations/identity-providers/one-time-pin/). Length, attempt limit and lifetime are settings here. Only an
+ * One-time PIN logins. Cloudflare mails a PIN only when a policy could allow the address, yet the page always
+ * states that one was sent. The PIN expires 10 minutes after the request (developers.cloudflare.com/
+ * cloudflare-one/integrations/identity-providers/one-time-pin/). Length, attempt limit and lifetime are settings here. Only an
  * HMAC of each PIN is kept, under a key that lives in memory for the life of the process.
  */
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from "node:crypto";

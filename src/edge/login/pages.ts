@@ -66,7 +66,7 @@ export interface PinStepPage {
   error?: string;
 }
 
-/** Renders the second step: the PIN form, which always says a code was sent. */
+/** Renders the second step: the PIN form, which always states that a code was sent. */
 export function renderPinStep(page: PinStepPage): string {
   const texts = textsFor(page.language);
   return layout(page.language, texts.signInTitle(page.application), [

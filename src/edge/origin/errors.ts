@@ -1,13 +1,14 @@
 /**
- * Maps a failed origin pull to the status Cloudflare shows the visitor (developers.cloudflare.com/support/
- * troubleshooting/http-status-codes/cloudflare-5xx-errors/): 521 refused, 522 connect timeout, 523 unreachable,
- * 524 no response in time, 525 TLS handshake failed, 526 invalid origin certificate (Full strict), 520 empty or
- * malformed response, 502 anything else. A TCP reset before any response byte, which an ALB sends after a TLS
- * 1.3 handshake when it rejects the client certificate, counts as a failed handshake (525).
+ * Maps a failed origin pull to the status Cloudflare returns to the visitor, as listed on
+ * developers.cloudflare.com/support/troubleshooting/http-status-codes/cloudflare-5xx-errors/. The codes are 521
+ * refused, 522 connect timeout, 523 unreachable, 524 no response in time, 525 TLS handshake failed, 526 invalid
+ * origin certificate (Full strict), 520 empty or malformed response, and 502 for anything else.
+ * An ALB rejects a client certificate after a TLS 1.3 handshake with a TCP reset, so a reset before any response
+ * byte counts as a failed handshake (525).
  */
 import { escapeHtml } from "../responses.ts";
 
-/** Where the pull failed: while connecting (TCP and TLS handshake) or after, while waiting for the response. */
+/** Stage of a failed pull: connecting (TCP and TLS handshake), or waiting for the response after that. */
 export type OriginPhase = "connect" | "response";
 
 export interface OriginFailure {
@@ -34,7 +35,7 @@ export function errorCode(error: unknown): string {
   return "UNKNOWN";
 }
 
-/** What the pool saw of the TLS connection a request failed on. */
+/** Facts the pool recorded about the TLS connection a request failed on. */
 export interface ConnectionEvidence {
   /** True when the origin sent a TLS 1.3 session ticket, which servers do only after accepting the client's certificate. */
   sessionTicketReceived: boolean;
@@ -60,8 +61,8 @@ export function classifyOriginFailure(error: unknown, phase: OriginPhase, eviden
   if (phase === "connect") return failure(525, "origin_tls_failed");
   if (code === "UND_ERR_SOCKET") {
     // In TLS 1.3 the client finishes its handshake before the server checks the client certificate, so a server
-    // that rejects it (OpenSSL without an alert) just closes. It then never sends the session tickets it sends
-    // to accepted clients, which tells that close apart from an origin that accepted and closed without answering.
+    // that rejects it (OpenSSL without an alert) just closes. Such a server never sends the session tickets that
+    // accepted clients get, and that absence separates it from an origin that accepted and then closed.
     // NOTE: an origin that has session tickets turned off and closes without a response is reported as 525 too.
     if (evidence?.protocol === "TLSv1.3" && !evidence.sessionTicketReceived) return failure(525, "origin_closed_after_handshake");
     return failure(520, "origin_closed_without_response");

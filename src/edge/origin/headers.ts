@@ -1,8 +1,8 @@
 /**
- * Request and response headers on the origin pull. Cloudflare adds CF-Connecting-IP, CF-Ray, CF-Visitor,
- * CDN-Loop, CF-IPCountry, X-Forwarded-For (appended) and X-Forwarded-Proto, and the Access headers when Access
- * let the request through; it drops X-Real-IP and the CF_Binding cookie and removes X-Accel-* from responses
- * (developers.cloudflare.com/fundamentals/reference/http-headers/). We also drop every client-sent copy of a
+ * Request and response headers on the origin pull (developers.cloudflare.com/fundamentals/reference/http-headers/).
+ * Cloudflare adds CF-Connecting-IP, CF-Ray, CF-Visitor, CDN-Loop, CF-IPCountry, X-Forwarded-For (appended) and
+ * X-Forwarded-Proto, plus the Access headers when Access let the request through. It drops X-Real-IP and the
+ * CF_Binding cookie, and removes X-Accel-* from responses. We also drop every client-sent copy of a
  * header the edge sets, so a client cannot spoof one.
  * NOTE: Accept-Encoding and Connection are passed as sent; Cloudflare rewrites them to "br, gzip" and "Keep-Alive".
  */
@@ -18,7 +18,7 @@ const EDGE_SET = new Set(["cf-connecting-ip", "cf-ray", "cf-visitor", "cdn-loop"
 /** Response headers Cloudflare removes. */
 const STRIPPED_RESPONSE = new Set(["x-accel-buffering", "x-accel-charset", "x-accel-limit-rate", "x-accel-redirect"]);
 
-/** What Access decided for this request, as far as origin headers go. */
+/** Access headers for one origin request, from the gate's decision. */
 export interface AccessHeaders {
   /** The app JWT for Cf-Access-Jwt-Assertion; undefined on Bypass or with no application. */
   assertion?: string;

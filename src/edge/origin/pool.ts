@@ -1,6 +1,6 @@
 /**
  * The origin pull: Cloudflare connects to the origin over TLS, presents the Authenticated Origin Pulls client
- * certificate when the origin asks for one, and in Full (strict) validates the origin's certificate against
+ * certificate when the origin requests one, and in Full (strict) validates the origin's certificate against
  * trusted roots and the host name. We keep one undici pool with keep-alive to the configured origin, connect to
  * loopback only (glibc does not resolve *.localhost), and validate against the given CA instead of public roots.
  */
@@ -42,7 +42,7 @@ export type OriginResult =
   | { ok: false; failure: OriginFailure; error: unknown };
 
 export interface OriginPool {
-  /** Sends one request; resolves with the response, or with the failure the visitor sees. */
+  /** Sends one request; resolves with the response, or with the failure status shown to the visitor. */
   forward(request: OriginRequest): Promise<OriginResult>;
   /** Closes idle connections and waits for running requests. */
   close(): Promise<void>;
@@ -60,7 +60,7 @@ export function loopbackAddress(url: URL): string {
   );
 }
 
-/** Records whether the origin sends a session ticket on a new connection; forgets the connection 5 s after it closes. */
+/** Records whether the origin sends a session ticket on a new connection, and drops the record 5 s after the connection closes. */
 function watchConnection(socket: TLSSocket, evidenceByPort: Map<number, ConnectionEvidence>): void {
   const localPort = socket.localPort;
   if (localPort === undefined) return;
