@@ -54,7 +54,9 @@ export const localAlbSchema = z.strictObject({
   verifyFailure: z
     .enum(["reset", "alert"])
     .default("reset")
-    .describe("How a failed verify ends the connection: TCP reset with no HTTP response, or a TLS alert. Default \"reset\"."),
+    .describe(
+      "How a failed verify ends the connection, always without an HTTP response: \"reset\" sends a TCP reset; \"alert\" closes TLS with a close_notify alert, because Node cannot send an error alert after the handshake. Default \"reset\".",
+    ),
   noCertificateReason: z
     .enum(["ClientCertRejected", "UnmappedConnectionError"])
     .default("ClientCertRejected")
