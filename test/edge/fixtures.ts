@@ -26,7 +26,7 @@ export interface Pki {
   originServer: IssuedCertificate;
   /** The Authenticated Origin Pulls client certificate. */
   originPullClient: IssuedCertificate;
-  /** A second CA, trusted by nobody. */
+  /** A second CA, which neither the edge nor the origin trusts by default. */
   otherCa: IssuedCertificate;
 }
 
@@ -67,8 +67,8 @@ export interface FakeOrigin {
 }
 
 /**
- * Starts an HTTPS origin on 127.0.0.1:0 that requires a client certificate from `clientCa` and answers 200 with
- * the request it saw as JSON, or runs `handler` instead.
+ * Starts an HTTPS origin on 127.0.0.1:0 that requires a client certificate from `clientCa` and responds 200 with
+ * the request it received as JSON, or runs `handler` instead.
  */
 export async function startOrigin(
   t: { after(fn: () => Promise<void> | void): void },
@@ -98,7 +98,7 @@ export async function startOrigin(
   return { port, url: `https://alb.localhost:${port}`, hits };
 }
 
-/** A configuration with one application on app.example.com (mapped to app.localhost) and its policies. */
+/** Builds a configuration with one application on app.example.com (mapped to app.localhost) and the given policies. */
 export function testConfig(policies: unknown[], extra: { serviceTokens?: string[]; application?: Record<string, unknown> } = {}): EdgelockConfig {
   const input = {
     hosts: { app: "app.example.com", origin: "origin.example.com" },
@@ -262,7 +262,7 @@ export class EdgeClient {
     return { status: response.statusCode, headers: response.headers, body: text, setCookies };
   }
 
-  /** Follows 302s from `url` until a non-redirect answer; returns every response in order. */
+  /** Follows 302s from `url` until a response that is not a redirect; returns every response in order. */
   async follow(url: string, init: { method?: string; headers?: Record<string, string>; form?: Record<string, string> } = {}): Promise<ClientResponse[]> {
     const responses = [await this.send(url, init)];
     for (let hop = 0; hop < 10; hop++) {

@@ -146,10 +146,10 @@ test("refused origin port gives 521", async (t) => {
 
 test("stalled handshake gives 522", async (t) => {
   const silent = createTcpServer(() => {});
-  const held: Socket[] = [];
-  silent.on("connection", (socket) => held.push(socket));
+  const openSockets: Socket[] = [];
+  silent.on("connection", (socket) => openSockets.push(socket));
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-  t.after(() => new Promise<void>((resolve) => { for (const socket of held) socket.destroy(); silent.close(() => resolve()); }));
+  t.after(() => new Promise<void>((resolve) => { for (const socket of openSockets) socket.destroy(); silent.close(() => resolve()); }));
   const port = (silent.address() as AddressInfo).port;
 
   const harness = await startEdge(t, pki, { fakeOrigin: { port, url: `https://alb.localhost:${port}`, hits: [] }, local: { originConnectTimeoutSeconds: 0.3 } });
