@@ -8,6 +8,7 @@ import { defaultIo, type Command, type CommandIo } from "./command.ts";
 
 const commands: Record<string, () => Promise<Command>> = {
   up: async () => (await import("./commands/up.ts")).upCommand,
+  reload: async () => (await import("./commands/reload.ts")).reloadCommand,
   pki: async () => (await import("./commands/pki.ts")).pkiCommand,
   "service-token": async () => (await import("./commands/service-token.ts")).serviceTokenCommand,
   check: async () => (await import("./commands/check.ts")).checkCommand,
