@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import { promisify } from "node:util";
 import type { TestContext } from "node:test";
-import { createListener, createTrustStore, type Listener, type TrustStore } from "../../src/alb/index.ts";
+import { createListener, createTrustStore, type Listener, type LoadTrustStoreOptions, type TrustStore } from "../../src/alb/index.ts";
 import { albSchema, type AlbConfig } from "../../src/config/schema/alb.ts";
 import { localAlbSchema, type LocalAlbConfig } from "../../src/config/schema/local.ts";
 import { createEchoHandler } from "../../src/function/echo.ts";
@@ -52,6 +52,8 @@ export interface RunningListener {
 export interface StartOptions {
   pki: ServerPki;
   trustStore: TrustStore;
+  /** Files reloadTrustStore() reads again. */
+  trustStoreFiles?: LoadTrustStoreOptions;
   alb?: Record<string, unknown>;
   local?: Record<string, unknown>;
   handler?: LambdaHandler;
@@ -82,6 +84,7 @@ export async function startListener(t: TestContext, options: StartOptions): Prom
     local,
     serverCertificate: { certPem: options.pki.server.certificatePem, keyPem: options.pki.server.privateKeyPem },
     trustStore: options.trustStore,
+    trustStoreFiles: options.trustStoreFiles,
     targets: new Map([["echo", target]]),
     logger,
     logDir,
