@@ -16,7 +16,7 @@ import { verifyStatus, type FailureReason } from "./mtls/reasons.ts";
 import { verifyClientCertificate } from "./mtls/verify.ts";
 import type { TrustStore } from "./trust-store.ts";
 
-/** What the request step needs from the connection, stored on the socket under CONNECTION_STATE. */
+/** The request step's view of a connection, stored on the socket under CONNECTION_STATE. */
 export interface ConnectionState {
   connTraceId: string;
   clientIp: string;
@@ -28,7 +28,7 @@ export interface ConnectionState {
   serverName: string | undefined;
   /** mTLS and TLS headers, computed once for every request of the connection. */
   connectionHeaders: HeaderList;
-  /** Requests of this connection still being answered. */
+  /** Requests of this connection still in progress. */
   inFlight: number;
 }
 

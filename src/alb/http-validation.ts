@@ -2,7 +2,7 @@
  * Request checks an ALB applies before routing. The desync classes and reasons are those of AWS's HTTP Desync
  * Guardian (aws/http-desync-guardian, docs/README.md), which the ALB's desync_mitigation_mode uses; TRACE gets
  * 405 and an unknown Transfer-Encoding 501 (ALB troubleshooting guide). Node's HTTP/1.1 parser rejects several
- * Severe and Ambiguous requests before our code sees them; `classifyParserError` maps those rejections.
+ * Severe and Ambiguous requests before our code receives them; `classifyParserError` maps those rejections.
  */
 
 export type DesyncClass = "Compliant" | "Acceptable" | "Ambiguous" | "Severe";
@@ -14,7 +14,7 @@ export interface Classification {
   reason: string | undefined;
 }
 
-/** What the listener does with a classified request: route it, route it then close the connection, or answer 400. */
+/** The listener's action for a classified request: route it, route it then close the connection, or respond 400. */
 export type DesyncAction = "allow" | "allow-and-close" | "block";
 
 const RANK: Record<DesyncClass, number> = { Compliant: 0, Acceptable: 1, Ambiguous: 2, Severe: 3 };
@@ -38,7 +38,7 @@ function worse(current: Classification, next: Classification): Classification {
   return RANK[next.classification] > RANK[current.classification] ? next : current;
 }
 
-/** A name that normalizes to Transfer-Encoding or Content-Length (case, "_" or spaces) without being one. */
+/** Returns true for a name that normalizes to Transfer-Encoding or Content-Length (case, "_" or spaces) without being one. */
 function isSuspiciousName(name: string): boolean {
   const lower = name.toLowerCase();
   if (lower === "transfer-encoding" || lower === "content-length") return false;
@@ -75,7 +75,7 @@ export function classifyRequest(method: string, headers: readonly [string, strin
   return result;
 }
 
-/** Returns true when a Transfer-Encoding lists a coding other than chunked or identity, which the ALB answers with 501. */
+/** Returns true when a Transfer-Encoding lists a coding other than chunked or identity, which the ALB rejects with 501. */
 export function hasUnsupportedTransferEncoding(headers: readonly [string, string][]): boolean {
   return headers.some(
     ([name, value]) =>
@@ -105,7 +105,7 @@ function duplicateLengthReason(rawPacket: Buffer | undefined): Classification {
 }
 
 /**
- * Maps a Node parser rejection to the ALB's answer. Node rejects these before routing, so even the classes the
+ * Maps a Node parser rejection to the ALB's response. Node rejects these before routing, so even the classes the
  * ALB would route in monitor or defensive mode (BothTeClPresent, DuplicateContentLength) get a 400 here.
  */
 export function classifyParserError(error: ParserError): ParserRejection {

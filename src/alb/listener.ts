@@ -1,6 +1,6 @@
 /**
  * The local ALB's HTTPS listener: HTTP/1.1 and HTTP/2 by ALPN on one TLS port, with the listener's security policy
- * and mutual TLS mode. Each connection passes acceptConnection before the HTTP layer sees it, so a rejected
+ * and mutual TLS mode. Each connection passes acceptConnection before the HTTP layer receives it, so a rejected
  * client never reaches a rule or a target. What is left out: redirects, authenticate actions, WAF, health checks.
  */
 import { createServer as createHttpsServer } from "node:https";

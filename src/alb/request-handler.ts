@@ -1,7 +1,7 @@
 /**
- * The per-request step of the listener, in the ALB's order: protocol checks and desync classification, header
- * processing (invalid names dropped, client copies of mTLS headers stripped, the ALB's headers added), rule
- * evaluation, then the target or a fixed response, and finally the access-log line.
+ * The per-request step of the listener, in the ALB's order. It runs protocol checks and desync classification,
+ * then header processing: invalid names dropped, client copies of mTLS headers stripped, the ALB's headers added.
+ * Then come rule evaluation, the target or a fixed response, and finally the access-log line.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
@@ -37,7 +37,7 @@ export interface RequestContext {
   closing: () => boolean;
 }
 
-/** What one request produced, for the access log. */
+/** The result of one request, for the access log. */
 interface Outcome {
   response: TargetResponse;
   target: Target | undefined;
@@ -165,7 +165,7 @@ export async function handleRequest(request: AnyRequest, response: AnyResponse, 
   try {
     routed = await route(request, state, context, http2);
   } catch (error) {
-    context.logger.error({ err: error, connTraceId: state.connTraceId }, "request handling failed; answered 502");
+    context.logger.error({ err: error, connTraceId: state.connTraceId }, "request handling failed; responded with 502");
     routed = { outcome: { response: errorPage(502), target: undefined, priority: undefined, actions: [], traceId: undefined, targetSeconds: -1 }, classification: { classification: "Compliant", reason: undefined }, close: true, receivedBytes: 0 };
   }
   const { outcome, classification } = routed;

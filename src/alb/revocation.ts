@@ -13,7 +13,7 @@ import { formatRfc2253 } from "./mtls/distinguished-name.ts";
 
 /** A CRL accepted into the trust store. */
 export interface RevocationList {
-  /** Where the CRL came from, for messages. */
+  /** Source of the CRL, such as a file path, for messages. */
   source: string;
   /** RFC 2253 issuer name, equal to the subject of the store CA that signed it. */
   issuer: string;

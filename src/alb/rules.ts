@@ -49,7 +49,8 @@ function sourceIpPredicate(blocks: string[]): Predicate {
   for (const block of blocks) {
     const [network = "", bits] = block.split("/");
     const family = isIPv6(network) ? "ipv6" : "ipv4";
-    list.addSubnet(network, bits === undefined ? (family === "ipv6" ? 128 : 32) : Number(bits), family);
+    const hostBits = family === "ipv6" ? 128 : 32;
+    list.addSubnet(network, bits === undefined ? hostBits : Number(bits), family);
   }
   return (request) => {
     const address = unmapped(request.sourceAddress);

@@ -1,7 +1,7 @@
 /**
- * The listener's trust store. On AWS a trust store is a CA bundle from S3 plus CRLs added as revocations; editing
- * the S3 objects changes nothing until ModifyTrustStore or a new revocation. We copy that: a TrustStore is an
- * immutable snapshot of the files, and the listener swaps it only on `reloadTrustStore()`.
+ * The listener's trust store. On AWS a trust store is a CA bundle from S3 plus CRLs added as revocations, and
+ * editing the S3 objects changes nothing until ModifyTrustStore or a new revocation. We copy that, so a TrustStore
+ * is an immutable snapshot of the files and the listener swaps it only on `reloadTrustStore()`.
  */
 import { readFileSync } from "node:fs";
 import { validateBundle } from "../pki/bundle.ts";

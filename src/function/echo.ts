@@ -1,5 +1,5 @@
 /**
- * The echo function: the deployed Lambda target. It answers 200 with a greeting and the event it received, the
+ * The echo function: the deployed Lambda target. It returns 200 with a greeting and the event it received, the
  * target-group ARN replaced by "[HIDDEN]", so a caller can see exactly what the ALB forwarded. With an Access
  * verifier it first checks the Cloudflare Access token and answers 401 when it is invalid.
  * Bundled with esbuild for deployment: keep imports to types and the Access verifier.
@@ -10,7 +10,7 @@ import type { AlbEvent, AlbResult } from "./alb-event.ts";
 export type AccessCheck = { ok: true; identity: unknown } | { ok: false; reason: string };
 
 export interface EchoOptions {
-  /** Checks the request's Access token; when absent, every request is answered. */
+  /** Checks the request's Access token; when absent, every request gets the echo. */
   verifyAccess?: (headers: Record<string, string | string[]>) => Promise<AccessCheck>;
 }
 
@@ -18,7 +18,7 @@ export const ECHO_MESSAGE = "Hello from Lambda!";
 
 function respond(event: AlbEvent, statusCode: number, statusDescription: string, payload: unknown): AlbResult {
   const headers = { "content-type": "application/json" };
-  // The event's shape tells the target group's mode, and the result must use the matching headers key.
+  // The event's shape shows the target group's mode, and the result must use the matching headers key.
   const multiValue = event.multiValueHeaders !== undefined;
   return {
     statusCode,
@@ -37,7 +37,7 @@ export function createEchoHandler(options: EchoOptions = {}): (event: AlbEvent) 
       if (!check.ok) return respond(event, 401, "401 Unauthorized", { error: "access_token_invalid", reason: check.reason });
     }
 
-    const shown: AlbEvent = { ...event, requestContext: { elb: { targetGroupArn: "[HIDDEN]" } } };
-    return respond(event, 200, "200 OK", { message: ECHO_MESSAGE, event: shown });
+    const echoedEvent: AlbEvent = { ...event, requestContext: { elb: { targetGroupArn: "[HIDDEN]" } } };
+    return respond(event, 200, "200 OK", { message: ECHO_MESSAGE, event: echoedEvent });
   };
 }

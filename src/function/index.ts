@@ -13,7 +13,7 @@ export type { AlbEvent, AlbResult, LambdaContext } from "./alb-event.ts";
 /**
  * Builds the Access check from the environment. Returns undefined when REQUIRE_ACCESS_TOKEN is "false". Throws
  * the verifier's ERR_ACCESS_CONFIG when TEAM_DOMAIN or ACCESS_AUD is missing, so a misconfigured function fails
- * every invocation instead of answering unchecked.
+ * every invocation instead of responding unchecked.
  */
 export function loadAccessVerifier(env: Readonly<Record<string, string | undefined>> = process.env): EchoOptions["verifyAccess"] {
   if (env.REQUIRE_ACCESS_TOKEN?.toLowerCase() === "false") return undefined;
@@ -30,7 +30,7 @@ export function loadAccessVerifier(env: Readonly<Record<string, string | undefin
 
 let echo: ((event: AlbEvent) => Promise<AlbResult>) | undefined;
 
-/** The Lambda handler. The verifier is built on the first invocation and kept for the container's life. */
+/** Handles one invocation; the verifier is built on the first one and kept for the container's life. */
 export async function handler(event: AlbEvent): Promise<AlbResult> {
   echo ??= createEchoHandler({ verifyAccess: loadAccessVerifier() });
   return echo(event);

@@ -41,8 +41,8 @@ function readHeaders(value: unknown, multiValue: boolean): HeaderList | string {
 }
 
 /**
- * Validates a result. `strictHeadersKey` makes a header key that does not match the target group's mode
- * ("headers" in multi-value mode or the reverse) invalid; otherwise that key is dropped with a warning.
+ * Validates a result. A header key that does not match the target group's mode ("headers" in multi-value mode,
+ * or the reverse) is dropped with a warning, unless `strictHeadersKey` makes the result invalid.
  */
 export function readLambdaResponse(result: unknown, multiValueHeaders: boolean, strictHeadersKey: boolean): LambdaResponseResult {
   const json = JSON.stringify(result) ?? "";

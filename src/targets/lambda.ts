@@ -35,7 +35,7 @@ class InvocationTimeout extends Error {}
 const ERROR_PAGE = (status: number, phrase: string) =>
   Buffer.from(`<html>\r\n<head><title>${status} ${phrase}</title></head>\r\n<body>\r\n<center><h1>${status} ${phrase}</h1></center>\r\n</body>\r\n</html>\r\n`);
 
-/** Returns the response the ALB sends when it answers for a Lambda target. */
+/** Returns the response the ALB sends in place of a failed Lambda invocation. */
 export function lambdaErrorResponse(status: 413 | 502, errorReason: string): TargetResponse {
   const phrase = status === 413 ? "Request Entity Too Large" : "Bad Gateway";
   return {

@@ -22,7 +22,7 @@ export const runFile = promisify(execFile);
 export const HOST = "alb.localhost";
 export const TARGET_GROUP_ARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/echo/0123456789abcdef";
 
-/** A temporary folder removed after the test. */
+/** Creates a temporary folder that is removed after the test. */
 export function temporaryFolder(t: { after(fn: () => void): void }): string {
   const folder = mkdtempSync(join(tmpdir(), "edgelock-alb-"));
   t.after(() => rmSync(folder, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-/** Request checks: desync classification tables, and the listener's answers on the wire with Server: awselb/2.0. */
+/** Request checks: desync classification tables, and the listener's responses on the wire with Server: awselb/2.0. */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { classifyParserError, classifyRequest, desyncAction, dropInvalidHeaderFields, hasUnsupportedTransferEncoding } from "../../src/alb/index.ts";

@@ -1,6 +1,6 @@
 /**
  * Every Failed:<code> the listener produces, on real TLS 1.3 and 1.2 connections with certificates made here:
- * each rejected client gets no HTTP response, the target sees no request, and the connection log has the code.
+ * each rejected client gets no HTTP response, the target receives no request, and the connection log has the code.
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
@@ -10,6 +10,9 @@ import * as x509 from "@peculiar/x509";
 import { createTrustStore, type TrustStore } from "../../src/alb/index.ts";
 import { createCrl, createRootCa, exportPrivateKeyPem, issueIntermediateCa, issueLeaf, randomSerialNumber, type IssuedCertificate } from "../../src/pki/index.ts";
 import { createServerPki, exchange, joinPem, logLine, startListener, trustStoreOf, type ServerPki } from "./fixtures.ts";
+
+type KeyGenParams = webcrypto.RsaHashedKeyGenParams | webcrypto.EcKeyGenParams;
+type SigningAlgorithm = webcrypto.Algorithm | webcrypto.EcdsaParams;
 
 const DAY_MS = 86_400_000;
 const CLIENT = { commonName: "client.example" };
@@ -35,8 +38,8 @@ let revokedStore: TrustStore;
 let staleCrlStore: TrustStore;
 
 /** Issues a leaf with a key or signature our PKI refuses to make, straight from @peculiar/x509. */
-async function oddLeaf(issuer: IssuedCertificate, keyAlgorithm: RsaHashedKeyGenParams | EcKeyGenParams, signingAlgorithm: Algorithm | EcdsaParams): Promise<{ certPem: string; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(keyAlgorithm, true, ["sign", "verify"])) as CryptoKeyPair;
+async function oddLeaf(issuer: IssuedCertificate, keyAlgorithm: KeyGenParams, signingAlgorithm: SigningAlgorithm): Promise<{ certPem: string; keyPem: string }> {
+  const keys = (await webcrypto.subtle.generateKey(keyAlgorithm, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerialNumber(),
     subject: "CN=odd.example",
@@ -70,11 +73,11 @@ before(async () => {
   certificates.deep = await issueLeaf(third, { profile: "client", subject: CLIENT });
   deepChain = joinPem(certificates.deep.certificatePem, third.certificatePem, second.certificatePem, intermediate.certificatePem);
 
-  sha1Leaf = await oddLeaf(root, { name: "ECDSA", namedCurve: "P-256" }, { name: "ECDSA", hash: "SHA-1" } as EcdsaParams);
+  sha1Leaf = await oddLeaf(root, { name: "ECDSA", namedCurve: "P-256" }, { name: "ECDSA", hash: "SHA-1" } as webcrypto.EcdsaParams);
   rsa1024Leaf = await oddLeaf(
     root,
     { name: "RSASSA-PKCS1-v1_5", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
-    { name: "ECDSA", hash: "SHA-256" } as EcdsaParams,
+    { name: "ECDSA", hash: "SHA-256" } as webcrypto.EcdsaParams,
   );
 
   const crl = await createCrl(root, [{ serialNumber: certificates.revoked.certificate.serialNumber, revokedAt: new Date() }], { number: 1 });

@@ -21,7 +21,7 @@ export interface AccessLogEntry {
   targetProcessingSeconds: number;
   responseProcessingSeconds: number;
   elbStatusCode: number;
-  /** undefined when the target did not answer (ALB responses, target errors). */
+  /** undefined when the target did not respond (ALB responses, target errors). */
   targetStatusCode: number | undefined;
   receivedBytes: number;
   sentBytes: number;

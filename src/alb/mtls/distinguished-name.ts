@@ -1,12 +1,12 @@
 /**
  * Distinguished names as the ALB writes them in the X-Amzn-Mtls-Clientcert-Subject/-Issuer headers and the
- * connection log: RFC 2253, which is what OpenSSL prints with `-nameopt RFC2253` (XN_FLAG_RFC2253): RDNs in
- * reverse order joined by ",", multi-valued RDNs joined by "+", short attribute names, and `,+"\<>;` escaped.
+ * connection log. The form is RFC 2253 as OpenSSL prints it with `-nameopt RFC2253` (XN_FLAG_RFC2253). RDNs come
+ * in reverse order joined by ",", multi-valued RDNs are joined by "+", and `,+"\<>;` are escaped.
  */
 import { AsnConvert } from "@peculiar/asn1-schema";
 import type { Name } from "@peculiar/asn1-x509";
 
-/** OpenSSL's short names for the attribute types it knows; any other type is printed as its dotted OID. */
+/** OpenSSL's short names for attribute types. A type without one is printed as its dotted OID. */
 const SHORT_NAMES: Record<string, string> = {
   "2.5.4.3": "CN",
   "2.5.4.4": "SN",

@@ -1,7 +1,7 @@
 /**
  * Client certificate verification of an ALB listener in mTLS verify mode. AWS documents the inputs (trust store,
- * CRLs, ignore-expiry, chain depth 4, accepted key and signature algorithms) and the connection-log codes, but
- * not the exact rules; where it is silent we apply the settings in `local.alb`, each with the recommended default.
+ * CRLs, ignore-expiry, chain depth 4, accepted key and signature algorithms) and the connection-log codes. It does
+ * not document the exact rules, so where it is silent we apply the settings in `local.alb` with their defaults.
  */
 import type { TrustStore } from "../trust-store.ts";
 import type { CertificateInfo } from "./certificate-info.ts";
