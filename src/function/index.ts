@@ -1,9 +1,9 @@
 /**
  * Entry point of the deployed Lambda function: the echo handler, guarded by the Cloudflare Access verifier
  * configured from the environment. TEAM_DOMAIN (such as "acme.cloudflareaccess.com") and ACCESS_AUD (the
- * application's AUD tag) are required unless REQUIRE_ACCESS_TOKEN is "false".
+ * application's AUD tag, or several separated by commas) are required unless REQUIRE_ACCESS_TOKEN is "false".
  */
-import { createAccessVerifier } from "../access/verify/index.ts";
+import { createAccessVerifier, type AccessVerifier } from "../access/verify/index.ts";
 import type { AlbEvent, AlbResult } from "./alb-event.ts";
 import { createEchoHandler, type EchoOptions } from "./echo.ts";
 
@@ -18,7 +18,13 @@ export type { AlbEvent, AlbResult, LambdaContext } from "./alb-event.ts";
 export function loadAccessVerifier(env: Readonly<Record<string, string | undefined>> = process.env): EchoOptions["verifyAccess"] {
   if (env.REQUIRE_ACCESS_TOKEN?.toLowerCase() === "false") return undefined;
 
-  const verifier = createAccessVerifier({ teamDomain: env.TEAM_DOMAIN, audience: env.ACCESS_AUD });
+  const audience = env.ACCESS_AUD?.split(",").map((aud) => aud.trim()).filter((aud) => aud !== "");
+  const verifier = createAccessVerifier({ teamDomain: env.TEAM_DOMAIN, audience: audience?.length ? audience : undefined });
+  return accessCheck(verifier);
+}
+
+/** Wraps an Access verifier as the echo function's check; the reason never contains the token. */
+export function accessCheck(verifier: AccessVerifier): NonNullable<EchoOptions["verifyAccess"]> {
   return async (headers) => {
     try {
       return { ok: true, identity: await verifier.verifyRequest(headers) };

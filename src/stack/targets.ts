@@ -6,7 +6,8 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AccessVerifier } from "../access/index.ts";
 import type { EdgelockConfig, TargetConfig } from "../config/index.ts";
-import { createEchoHandler, type AccessCheck } from "../function/echo.ts";
+import { createEchoHandler } from "../function/echo.ts";
+import { accessCheck } from "../function/index.ts";
 import type { Logger } from "../shared/logger.ts";
 import { createLambdaTarget, type LambdaHandler, type Target } from "../targets/index.ts";
 import { EdgelockError } from "../shared/errors.ts";
@@ -31,17 +32,6 @@ export interface TargetContext {
 
 function targetGroupArn(config: EdgelockConfig, name: string): string {
   return `arn:aws:elasticloadbalancing:local:000000000000:targetgroup/${config.name}-${name}/0123456789abcdef`;
-}
-
-/** Wraps the origin-side verifier as the echo function's Access check. */
-export function accessCheck(verifier: AccessVerifier): (headers: Record<string, string | string[]>) => Promise<AccessCheck> {
-  return async (headers) => {
-    try {
-      return { ok: true, identity: await verifier.verifyRequest(headers) };
-    } catch (error) {
-      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
-    }
-  };
 }
 
 async function loadHandler(name: string, handler: string, context: TargetContext, requireAccessToken: boolean): Promise<LambdaHandler> {

@@ -80,3 +80,18 @@ test("request without a token fails the check", async () => {
 
   assert.deepEqual(check, { ok: false, reason: "no Access token: the request has no Cf-Access-Jwt-Assertion header and no CF_Authorization cookie" });
 });
+
+test("missing ACCESS_AUD fails closed", () => {
+  assert.throws(
+    () => loadAccessVerifier({ TEAM_DOMAIN: "acme.cloudflareaccess.com", ACCESS_AUD: " , " }),
+    (error: unknown) => error instanceof AccessError && error.code === "ERR_ACCESS_CONFIG" && /audience/.test(error.message),
+  );
+});
+
+test("comma-separated ACCESS_AUD is accepted", async () => {
+  const verifyAccess = loadAccessVerifier({ TEAM_DOMAIN: "acme.cloudflareaccess.com", ACCESS_AUD: `${"a".repeat(64)},${"b".repeat(64)}` });
+
+  const check = await verifyAccess?.({ host: "app.example.com" });
+
+  assert.equal(check?.ok, false);
+});
