@@ -58,3 +58,6 @@ export interface Target {
 export { createLambdaTarget, type LambdaTargetOptions, type LambdaHandler } from "./lambda.ts";
 export { buildAlbEvent, MAX_LAMBDA_REQUEST_BYTES } from "./lambda-event.ts";
 export { readLambdaResponse, MAX_LAMBDA_RESPONSE_BYTES, type LambdaResponseResult } from "./lambda-response.ts";
+export { createHttpTarget, classifyUpstreamError, TARGET_CONNECT_TIMEOUT_SECONDS, MAX_RESPONSE_HEADER_BYTES, type HttpTarget, type HttpTargetOptions, type HttpTargetErrorReason, type TargetHealthSnapshot } from "./http.ts";
+export { parseMatcher, runHealthCheck, HealthTracker, HEALTH_CHECK_USER_AGENT, type HealthCheckSettings, type TargetHealthState, type HealthReasonCode, type CheckResult, type HealthTransition } from "./health.ts";
+export { TargetError, type TargetErrorCode } from "./errors.ts";
