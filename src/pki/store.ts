@@ -13,11 +13,10 @@
  */
 import "reflect-metadata";
 import { hasCode } from "../shared/errors.ts";
-import { X509Certificate as NodeX509Certificate } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { formatBundle, validateBundle } from "./bundle.ts";
-import { createRootCa, issueLeaf, type IssuedCertificate, type SubjectFields } from "./certificates.ts";
+import { createRootCa, issueLeaf, type SubjectFields } from "./certificates.ts";
 import { createCrl } from "./crl.ts";
 import { PkiError } from "./errors.ts";
 import { toCaInfo, toCertificateInfo, type CaInfo, type CertificateInfo } from "./info.ts";
@@ -25,9 +24,9 @@ import { commitFiles, recoverJournal, type PendingFile } from "./journal.ts";
 import { droppedFromBundle, loadIssuer, readExtraCa, readStoreFile, retiredFiles, type PkiStorePaths } from "./folder-files.ts";
 import { DEFAULT_KEY_TYPE, isSlowKeyType, parseKeyType, type KeyType } from "./keys.ts";
 import { formatState, readState, STATE_VERSION, type CaRecord, type CertificateRecord, type PkiState } from "./state.ts";
-import { normalizeSerial, validateName, validateSubject, validateValidityDays } from "./validation.ts";
+import { addDays, currentRecord, describe, findRecord, normalizePem } from "./records.ts";
+import { validateName, validateSubject, validateValidityDays } from "./validation.ts";
 
-const DAY_MS = 86_400_000;
 /** Backdating of notBefore, so a peer whose clock is slightly behind still accepts a fresh certificate. */
 const CLOCK_SKEW_MS = 60_000;
 
@@ -335,37 +334,4 @@ class FolderStore implements PkiStore {
   #announceKeyGeneration(keyType: KeyType, purpose: string): void {
     if (isSlowKeyType(keyType)) this.#onProgress(`generating ${keyType} key for ${purpose}; this can take several seconds`);
   }
-}
-
-function describe(issued: IssuedCertificate): { serial: string; subject: string; notBefore: string; notAfter: string } {
-  const node = new NodeX509Certificate(issued.certificatePem);
-  return {
-    serial: node.serialNumber.toUpperCase(),
-    subject: issued.certificate.subject,
-    notBefore: issued.certificate.notBefore.toISOString(),
-    notAfter: issued.certificate.notAfter.toISOString(),
-  };
-}
-
-/** Returns the certificate that currently owns `name`: the newest record of that name that was not replaced. */
-function currentRecord(state: PkiState, name: string): CertificateRecord | undefined {
-  return state.certificates.findLast((record) => record.name === name && record.replacedAt === undefined);
-}
-
-/** Finds a certificate by its name (the current one) or, failing that, by its serial number. */
-function findRecord(state: PkiState, nameOrSerial: string): CertificateRecord | undefined {
-  const byName = currentRecord(state, nameOrSerial);
-  if (byName !== undefined) return byName;
-  const serial = normalizeSerial(nameOrSerial);
-  if (serial === undefined) return undefined;
-  return state.certificates.find((record) => record.serial.replace(/^0+(?=.)/, "") === serial);
-}
-
-function addDays(date: Date, days: number): Date {
-  return new Date(date.getTime() + days * DAY_MS);
-}
-
-function normalizePem(pem: string): string {
-  const text = pem.replaceAll("\r\n", "\n");
-  return text.endsWith("\n") ? text : `${text}\n`;
 }
