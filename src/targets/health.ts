@@ -24,8 +24,8 @@ export type HealthReasonCode =
 export const HEALTH_CHECK_USER_AGENT = "ELB-HealthChecker/2.0";
 
 /**
- * Health-check settings, named as in the configuration. The schema holds them to the AWS ranges (interval 5-300 s,
- * timeout 2-120 s, thresholds 2-10); this module accepts any positive values, so tests can use short intervals.
+ * Health-check settings, named as in the configuration. The schema limits them to the AWS ranges (interval 5-300 s,
+ * timeout 2-120 s, thresholds 2-10), but this module accepts any positive values, so tests can use short intervals.
  */
 export interface HealthCheckSettings {
   /** Path and optional query of the GET, such as "/health". */
@@ -51,7 +51,7 @@ export interface UpstreamTlsOptions {
   checkServerIdentity?: (servername: string, certificate: PeerCertificate) => Error | undefined;
 }
 
-/** One check's outcome; `description` says what happened, for the transition log line. */
+/** One check's outcome, with a `description` of the failure for the transition log line. */
 export type CheckResult =
   | { ok: true; status: number }
   | { ok: false; reason: "Target.ResponseCodeMismatch" | "Target.Timeout" | "Target.FailedHealthChecks"; description: string };

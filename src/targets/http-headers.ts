@@ -44,7 +44,7 @@ function portOf(host: string): string | undefined {
 
 /**
  * Returns the Host value the target receives. With preserve_host_header enabled the client's value passes
- * unchanged. Without it, AWS's launch announcement of that attribute says the ALB appends the listener port, as
+ * unchanged. Without it, AWS's launch announcement of that attribute states that the ALB appends the listener port, as
  * in "www.amazon.com" → "www.amazon.com:8443".
  * NOTE: whether the ALB also appends ":443" on the default HTTPS port is not documented; we append only other ports.
  */

@@ -38,9 +38,9 @@ export const MAX_RESPONSE_HEADER_BYTES = 32 * 1024;
 
 /**
  * The errorReason values this target sets when the load balancer responds in place of the target.
- * NOTE: these names are ours. The access-log guide defines error_reason codes for Lambda, authenticate and WAF
- * failures only, and writes "-" for other targets; the names follow the TargetConnectionErrorCount and
- * TargetTLSNegotiationErrorCount CloudWatch metrics.
+ * NOTE: these names are ours. The access-log guide defines error_reason codes only for Lambda, authenticate, WAF and
+ * weighted target group failures, and writes "-" for other targets. The names follow the TargetConnectionErrorCount
+ * and TargetTLSNegotiationErrorCount CloudWatch metrics.
  */
 export type HttpTargetErrorReason = "TargetConnectionError" | "TargetTLSNegotiationError" | "TargetResponseError" | "TargetTimeout" | "TargetNotInService";
 
