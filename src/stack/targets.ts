@@ -36,7 +36,8 @@ function targetGroupArn(config: EdgelockConfig, name: string): string {
 
 async function loadHandler(name: string, handler: string, context: TargetContext, requireAccessToken: boolean): Promise<LambdaHandler> {
   if (handler === "echo") {
-    return createEchoHandler(requireAccessToken ? { verifyAccess: accessCheck(context.accessVerifier()) } : {}) as LambdaHandler;
+    // The verifier is built on the first request, because the edge's port (in the JWKS URL) is known only then.
+    return createEchoHandler(requireAccessToken ? { verifyAccess: (headers) => accessCheck(context.accessVerifier())(headers) } : {}) as LambdaHandler;
   }
   const url = pathToFileURL(resolve(context.baseDir, handler)).href;
   const module = (await import(url)) as { handler?: unknown };
