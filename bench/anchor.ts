@@ -2,19 +2,19 @@
  * Runs the nginx anchor (run.sh of the anchor-nginx benchmark) with edgelock's chain as a second target, so both
  * chains are measured in one invocation, interleaved, with the same load generators, and reads back the medians.
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
-import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { EdgelockError } from "../src/shared/errors.ts";
 
 const execFileAsync = promisify(execFile);
 
 /** The project folder: bench/ sits directly under it. */
-export const PROJECT_ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Scenarios the bench runs: keep-alive throughput through the whole chain, and full mTLS handshakes at the listener. */
 export const ANCHOR_SCENARIOS = ["edge-ka-wrk", "origin-close-wrk", "origin-close-tlsload"] as const;
@@ -155,7 +155,6 @@ export async function runAnchor(options: AnchorRunOptions): Promise<AnchorResult
   }
 
   const { stdout } = await execFileAsync(options.nodePath, [join(options.anchorDir, "summarize.mjs"), "--json", join(options.resultsDir, "results.jsonl")], { maxBuffer: 16 * 1024 * 1024 });
-  const { readFileSync } = await import("node:fs");
   return {
     cells: JSON.parse(stdout) as AnchorCell[],
     resultsDir: options.resultsDir,
