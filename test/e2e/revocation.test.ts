@@ -1,7 +1,7 @@
 /**
  * Revoking the origin-pull client certificate cuts the edge off from the origin. The listener checks client
- * certificates only during the handshake, as an ALB does, so a connection the edge already holds stays open
- * until it goes idle. The test therefore waits until the listener has closed it, and the edge's next origin
+ * certificates only during the handshake, as an ALB does, so the edge's open connection keeps working until it
+ * goes idle. The test therefore waits until the listener has closed it, and the edge's next origin
  * connection is rejected (525). A stack started again on the same state folder rejects the revoked certificate.
  */
 import assert from "node:assert/strict";
