@@ -38,7 +38,7 @@ export interface AnchorRunOptions {
   durationSeconds?: number;
   /** Seconds run.sh waits for other processes to go quiet before each measurement. Default: run.sh's 120. */
   quietWaitSeconds?: number;
-  /** Where results.jsonl, summary.md and meta.txt go. */
+  /** Folder for results.jsonl, summary.md and meta.txt. */
   resultsDir: string;
   /** Node binary for the chain (and for run.sh's own Node tools, through PATH). */
   nodePath: string;
@@ -151,7 +151,7 @@ export async function runAnchor(options: AnchorRunOptions): Promise<AnchorResult
   forward(child.stderr);
   const code = await new Promise<number>((done) => child.once("close", (status) => done(status ?? 1)));
   if (code !== 0) {
-    throw new EdgelockError("ERR_BENCH_ANCHOR", `run.sh exited with code ${code}; its output above says why (results so far: ${options.resultsDir})`);
+    throw new EdgelockError("ERR_BENCH_ANCHOR", `run.sh failed with exit code ${code}; see its output above for the cause (results so far: ${options.resultsDir})`);
   }
 
   const { stdout } = await execFileAsync(options.nodePath, [join(options.anchorDir, "summarize.mjs"), "--json", join(options.resultsDir, "results.jsonl")], { maxBuffer: 16 * 1024 * 1024 });

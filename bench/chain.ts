@@ -27,10 +27,10 @@ export const ANCHOR_FILES = ["ca.crt", "edge.crt", "edge.key", "origin.crt", "or
 /** The name the listener's certificate is checked against: the anchor's certificates carry DNS:localhost and IP:127.0.0.1. */
 export const ORIGIN_SERVER_NAME = "localhost";
 
-/** How the listener answers /static: a fixed-response action, or a Lambda function that builds the JSON. */
+/** Source of the /static response: a fixed-response action of the listener, or a Lambda function that builds the JSON. */
 export type StaticMode = "fixed" | "lambda";
 
-/** Which part of the chain one process runs. */
+/** Part of the chain one process runs. */
 export type ChainRole = "edge" | "listener" | "both";
 
 export interface AnchorCertificates {
@@ -47,7 +47,7 @@ export interface BenchChainOptions {
   edgePort: number;
   /** Listener port; 0 picks a free one. For role "edge", the port of a listener already running. */
   listenerPort: number;
-  /** Base URL of the JSON echo backend behind /echo. Default: the echo Lambda function answers /echo. */
+  /** Base URL of the JSON echo backend behind /echo. Default: the echo Lambda function serves /echo. */
   backendUrl?: string;
   /** Default "fixed". */
   staticMode?: StaticMode;
@@ -87,7 +87,7 @@ export function readAnchorCertificates(certDir: string): AnchorCertificates {
 /** The /static body of the fixed-response action: the fields of the anchor's JSON that do not depend on the client. */
 export const STATIC_BODY = JSON.stringify({ ok: true, from: "origin", mtls: { verify: "SUCCESS" } });
 
-/** A Lambda handler that answers /static like the anchor's origin, with the client certificate the listener verified. */
+/** Returns the /static JSON like the anchor's origin, with the client certificate the listener verified (Lambda handler). */
 async function staticHandler(event: AlbEvent): Promise<AlbResult> {
   const headers = event.headers ?? {};
   const body = JSON.stringify({
@@ -115,7 +115,7 @@ export function benchConfig(options: Pick<BenchChainOptions, "backendUrl" | "sta
       : {
           type: "http" as const,
           url: options.backendUrl,
-          // The backend answers every path; one check a minute keeps the checks out of the measurements.
+          // The backend serves every path. One check a minute keeps the checks out of the measurements.
           healthCheck: { path: "/", intervalSeconds: 60, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2, matcher: "200" },
         };
   const input: EdgelockConfigInput = {

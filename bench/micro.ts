@@ -50,7 +50,7 @@ export async function benchTokenVerification(options: { durationMs: number; conc
     const aud = "a".repeat(64);
     const token = await issueAppToken(keys, { aud, email: "user@example.com", teamDomain, sessionSeconds: 3600, country: "JP" });
     const jwks = JSON.stringify(keys.jwks());
-    // The team domain's /cdn-cgi/access/certs, answered in-process: only the first lookup fetches it.
+    // The team domain's /cdn-cgi/access/certs, served in-process: only the first lookup fetches it.
     const fetch: FetchLike = async () => ({ status: 200, text: async () => jwks });
     const verifier = createAccessVerifier({ teamDomain, audience: aud, fetch });
     await verifier.verify(token);
@@ -173,7 +173,7 @@ const event = JSON.parse(process.env.PROBE_EVENT);
 const first = performance.now();
 const result = await handler(event);
 const firstMs = performance.now() - first;
-if (result.statusCode !== 200) throw new Error("probe: the function answered " + result.statusCode + ": " + result.body);
+if (result.statusCode !== 200) throw new Error("probe: the function returned status " + result.statusCode + ": " + result.body);
 const times = [];
 for (let i = 0; i < count; i++) { const t = performance.now(); await handler(event); times.push(performance.now() - t); }
 process.stdout.write(JSON.stringify({ initMs, firstMs, times }));

@@ -1,7 +1,7 @@
 /**
- * Writes benchmark results into docs/benchmarks.md. The page has hand-written text around generated blocks; each
- * block sits between `<!-- NAME:begin -->` and `<!-- NAME:end -->` and only the blocks of the parts that ran are
- * replaced, so a run with --skip-anchor keeps the last anchor figures.
+ * Writes benchmark results into docs/benchmarks.md. The page has hand-written text around generated blocks, each
+ * between `<!-- NAME:begin -->` and `<!-- NAME:end -->`. Only the blocks of the parts that ran are replaced, so a
+ * run with --skip-anchor keeps the last anchor figures.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../src/shared/fs-atomic.ts";
@@ -54,9 +54,12 @@ export function writeBlocks(file: string, blocks: Partial<Record<BlockName, stri
 const number = (value: number | null | undefined, digits = 0): string =>
   value == null || !Number.isFinite(value) ? "–" : value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
-const verdict = (met: boolean | undefined): string => (met === undefined ? "–" : met ? "met" : "**missed**");
+function verdict(met: boolean | undefined): string {
+  if (met === undefined) return "–";
+  return met ? "met" : "**missed**";
+}
 
-/** The machine block: where and when the figures were measured. */
+/** Formats the machine block: where and when the figures were measured. */
 export function machineMarkdown(machine: MachineInfo, command: string): string {
   return [
     `Measured ${machine.date.slice(0, 16).replace("T", " ")} UTC with \`${command}\` on:`,
@@ -81,7 +84,7 @@ function targetText(comparison: AnchorComparison): string {
   return `${comparison.target.better === "higher" ? "≥" : "≤"} ${comparison.target.at}×`;
 }
 
-/** The anchor block: ratios against nginx with their targets, then every median the run produced. */
+/** Formats the anchor block: ratios against nginx with their targets, then every median the run produced. */
 export function anchorMarkdown(result: AnchorResult): string {
   const comparisons = compareWithNginx(result.cells);
   const lines = [
@@ -135,7 +138,7 @@ export function policyIsConstant(rows: readonly PolicyBenchRow[], tolerance = 1)
   );
 }
 
-/** The micro-benchmark block, each figure beside its target. */
+/** Formats the micro-benchmark block, each figure beside its target. */
 export function microMarkdown(results: MicroResults): string {
   const lines: string[] = ["| measurement | measured | target | result |", "|---|---:|---:|---|"];
   const { tokens, policy, bundle } = results;

@@ -27,7 +27,7 @@ import { PROJECT_ROOT } from "./anchor.ts";
 import { quantile } from "./micro.ts";
 import { writeBlocks } from "./report.ts";
 
-/** What the stack process sends its parent once it listens. The secret travels over IPC only, never to a log. */
+/** Message the stack process sends its parent once it listens. The secret travels over IPC only, never to a log. */
 interface ReadyMessage {
   app: string;
   team: string;
@@ -63,7 +63,7 @@ function soakConfig(baseDir: string): LoadedConfig {
   return { config, file: join(baseDir, "edgelock.config.json"), baseDir };
 }
 
-/** The child: starts the stack on free ports and waits for SIGTERM. */
+/** Starts the stack on free ports (in the child process) and waits for SIGTERM or the parent to exit. */
 async function serve(baseDir: string): Promise<void> {
   const loaded = soakConfig(baseDir);
   const layout = stackLayout(join(baseDir, loaded.config.local.stateDir));
@@ -135,7 +135,7 @@ interface LoadOptions {
   tally: Tally;
 }
 
-/** Runs `connections` workers until the deadline or the request budget; each worker holds one connection at a time. */
+/** Runs `connections` workers until the deadline or the request budget; each worker keeps one connection open at a time. */
 async function runLoad(options: LoadOptions): Promise<void> {
   const { ready, tally } = options;
   const deadline = performance.now() + options.durationMs;

@@ -93,7 +93,7 @@ function stopSignal(): Promise<string> {
   });
 }
 
-/** The listener child: starts the listener, reports its port, stops on a signal or when the parent exits. */
+/** Runs the listener child: starts the listener, reports its port, and stops on a signal or when the parent exits. */
 async function runListenerChild(settings: ChainSettings, stateDir: string): Promise<void> {
   const { logger, flush } = createFileLogger(stateDir, "listener", settings.logLevel);
   let chain: BenchChain;

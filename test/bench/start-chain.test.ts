@@ -1,6 +1,6 @@
 /**
- * Smoke test of the bench chain: bench/start-chain.ts started as run.sh starts it, with certificates from our PKI
- * in the anchor's file layout, answers /static and /echo through the whole chain.
+ * Smoke test of the bench chain. bench/start-chain.ts, started as run.sh starts it with certificates from our PKI in
+ * the anchor's file layout, must serve /static and /echo through the whole chain.
  */
 import "reflect-metadata";
 import assert from "node:assert/strict";
@@ -34,7 +34,7 @@ async function writeAnchorCertificates(dir: string): Promise<string> {
   return client.certificate.serialNumber.toUpperCase();
 }
 
-/** Starts a JSON echo backend like the anchor's: it answers {method, url, headers}. */
+/** Starts a JSON echo backend like the anchor's, which returns {method, url, headers}. */
 async function startBackend(t: TestContext): Promise<string> {
   const server = createServer((incoming, response) => {
     const body = JSON.stringify({ method: incoming.method, url: incoming.url, headers: incoming.headers });

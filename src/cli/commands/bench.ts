@@ -128,7 +128,9 @@ export const benchCommand: Command = {
     const processes = values.processes ?? "2";
     if (processes !== "1" && processes !== "2") throw new UsageError(`--processes must be 1 or 2 (got "${processes}")`);
     if (values.write === true && values["no-write"] === true) throw new UsageError("--write and --no-write contradict each other; give one");
-    const write = values["no-write"] === true ? false : values.write === true ? true : !quick;
+    let write = !quick;
+    if (values.write === true) write = true;
+    if (values["no-write"] === true) write = false;
     const output = resolve(values.output ?? join(PROJECT_ROOT, DEFAULT_OUTPUT));
     const nodePath = process.execPath;
     const command = ["npm run bench", ...(args.length > 0 ? ["--", ...args] : [])].join(" ");
