@@ -84,11 +84,14 @@ function createFileLogger(stateDir: string, role: ChainRole, level: string): { l
   return { logger, flush: () => destination.flushSync() };
 }
 
-/** Waits for SIGTERM or SIGINT (or, in the child, the parent going away). */
+/**
+ * Waits for SIGTERM or SIGINT (or, in the child, the parent going away). The handlers stay installed, so a second
+ * signal, such as run.sh's TERM to the whole process group, cannot end the process before its cleanup.
+ */
 function stopSignal(): Promise<string> {
   return new Promise((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
+    process.on("SIGTERM", () => resolve("SIGTERM"));
+    process.on("SIGINT", () => resolve("SIGINT"));
     if (process.send !== undefined) process.once("disconnect", () => resolve("parent exited"));
   });
 }
