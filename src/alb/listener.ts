@@ -76,6 +76,7 @@ export async function createListener(options: ListenerOptions): Promise<Listener
   const advertise = mode === "verify" && alb.mutualAuthentication.advertiseTrustStoreCaNames === "on";
   let trustStore = options.trustStore;
   let closing = false;
+  let closed: Promise<void> | undefined;
 
   const connectionLog = openLogFile(options.logDir === undefined ? undefined : join(options.logDir, "connection.log"));
   const accessLog = openLogFile(options.logDir === undefined ? undefined : join(options.logDir, "access.log"));
@@ -178,17 +179,23 @@ export async function createListener(options: ListenerOptions): Promise<Listener
       logger.info({ certificates: trustStore.certificates.length, revocationLists: trustStore.revocationLists.length }, "trust store reloaded");
       return trustStore;
     },
-    async close() {
-      closing = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const session of sessions) session.close();
-      for (const socket of sockets) {
-        const state = (socket as unknown as Record<symbol, ConnectionState | undefined>)[CONNECTION_STATE];
-        if (socket.alpnProtocol !== "h2" && (state?.inFlight ?? 0) === 0) socket.end();
-      }
-      await closed;
-      await Promise.all([connectionLog.close(), accessLog.close()]);
-      logger.info({ port: bound.port }, "ALB listener stopped");
+    close() {
+      closed ??= closeListener();
+      return closed;
     },
   };
+
+  /** Stops accepting, lets in-flight requests finish, then closes every connection and the log files. */
+  async function closeListener(): Promise<void> {
+    closing = true;
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const session of sessions) session.close();
+    for (const socket of sockets) {
+      const state = (socket as unknown as Record<symbol, ConnectionState | undefined>)[CONNECTION_STATE];
+      if (socket.alpnProtocol !== "h2" && (state?.inFlight ?? 0) === 0) socket.end();
+    }
+    await serverClosed;
+    await Promise.all([connectionLog.close(), accessLog.close()]);
+    logger.info({ port: bound.port }, "ALB listener stopped");
+  }
 }

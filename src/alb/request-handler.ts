@@ -71,8 +71,10 @@ function readBody(request: AnyRequest): Promise<Buffer> {
   });
 }
 
-function writeResponse(response: AnyResponse, result: TargetResponse, closeConnection: boolean, http2: boolean): number {
+function writeResponse(response: AnyResponse, result: TargetResponse, closeConnection: boolean, http2: boolean, head: boolean): number {
   const grouped = new Map<string, string[]>();
+  // A response to HEAD has no body, so its length is the one the target declared for the body it would send.
+  const declaredLength = head ? result.headers.find(([name]) => name.toLowerCase() === "content-length")?.[1] : undefined;
   for (const [name, value] of result.headers) {
     if (http2 && CONNECTION_HEADERS.has(name.toLowerCase())) continue;
     if (!http2 && name.toLowerCase() === "content-length") continue;
@@ -80,7 +82,7 @@ function writeResponse(response: AnyResponse, result: TargetResponse, closeConne
     grouped.set(key, [...(grouped.get(key) ?? []), value]);
   }
   for (const [name, values] of grouped) response.setHeader(name, values.length === 1 ? (values[0] as string) : values);
-  response.setHeader("content-length", String(result.body.length));
+  response.setHeader("content-length", declaredLength ?? String(result.body.length));
   if (closeConnection && !http2) response.setHeader("connection", "close");
   if (!http2 && result.statusText !== undefined) (response as ServerResponse).statusMessage = result.statusText;
   response.statusCode = result.status;
@@ -159,7 +161,11 @@ export async function handleRequest(request: AnyRequest, response: AnyResponse, 
     context.logger.error("request on a connection without state; closed it");
     return;
   }
+  // The idle timeout counts only time without traffic in either direction: while a target works on a request,
+  // the client connection is not idle, and a slow target ends in the target's own 504 instead.
+  const idleTimer: { setTimeout(ms: number): unknown } = http2 ? ((request as Http2ServerRequest).stream.session ?? request.socket) : request.socket;
   state.inFlight++;
+  if (state.inFlight === 1) idleTimer.setTimeout(0);
 
   let routed: Awaited<ReturnType<typeof route>>;
   try {
@@ -170,9 +176,10 @@ export async function handleRequest(request: AnyRequest, response: AnyResponse, 
   }
   const { outcome, classification } = routed;
   const close = routed.close || context.closing();
-  const sentBytes = writeResponse(response, outcome.response, close, http2);
+  const sentBytes = writeResponse(response, outcome.response, close, http2, request.method === "HEAD");
   response.once("finish", () => {
     state.inFlight--;
+    if (state.inFlight === 0) idleTimer.setTimeout(context.alb.attributes.idleTimeoutSeconds * 1000);
     if (close && !http2) request.socket.end();
   });
 

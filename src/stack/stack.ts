@@ -19,6 +19,7 @@ import type { LoadedConfig } from "../config/index.ts";
 import { createEdge, type Edge, type PinSentCallback } from "../edge/index.ts";
 import type { Logger } from "../shared/logger.ts";
 import { prepareState, type PreparedState } from "./bootstrap.ts";
+import { httpTargetFactory } from "./http-targets.ts";
 import { buildTargets, type StackTarget, type TargetContext } from "./targets.ts";
 
 export interface StackOptions {
@@ -30,7 +31,7 @@ export interface StackOptions {
   /** Port overrides, 0 for any free port (tests). Default: the configuration's ports. */
   edgePort?: number;
   listenerPort?: number;
-  /** Creates HTTP upstream targets. */
+  /** Creates HTTP upstream targets. Default: src/targets/http.ts with the configuration's settings. */
   createHttpTarget?: TargetContext["createHttpTarget"];
   /** Clock of the edge, for tests that move time. */
   now?: () => Date;
@@ -84,7 +85,7 @@ export async function startStack(loaded: LoadedConfig, options: StackOptions): P
     baseDir: loaded.baseDir,
     logger: logger.child({ stage: "target" }),
     accessVerifier,
-    ...(options.createHttpTarget ? { createHttpTarget: options.createHttpTarget } : {}),
+    createHttpTarget: options.createHttpTarget ?? httpTargetFactory(config, logger),
   });
   const started: StackTarget[] = [];
   const stopTargets = async () => {

@@ -25,14 +25,22 @@ export function upstreamRequestHeaders(headers: HeaderList, host: string | undef
   return kept;
 }
 
-/** Returns the upstream's response headers without hop-by-hop headers and without the names its Connection header lists. */
-export function clientResponseHeaders(headers: HeaderList): HeaderList {
+/**
+ * Returns the upstream's response headers without hop-by-hop headers and without the names its Connection header
+ * lists. For HEAD, Content-Length stays: it declares the length of a body that is not sent.
+ */
+export function clientResponseHeaders(headers: HeaderList, method = "GET"): HeaderList {
   const listed = new Set<string>();
   for (const [name, value] of headers) {
     if (name.toLowerCase() !== "connection") continue;
     for (const token of value.split(",")) listed.add(token.trim().toLowerCase());
   }
-  return headers.filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase()) && !listed.has(name.toLowerCase()));
+  const keepLength = method === "HEAD";
+  return headers.filter(([name]) => {
+    const lower = name.toLowerCase();
+    if (keepLength && lower === "content-length") return true;
+    return !HOP_BY_HOP.has(lower) && !listed.has(lower);
+  });
 }
 
 /** Returns the port of a Host value ("host:port", "[::1]:port"), or undefined when it has none. */

@@ -223,7 +223,7 @@ export function createHttpTarget(options: HttpTargetOptions): HttpTarget {
         ...servername,
       });
       const body = Buffer.from(await response.body.arrayBuffer());
-      return { status: response.statusCode, headers: clientResponseHeaders(headerListFromRaw(response.headers as unknown as Buffer[])), body };
+      return { status: response.statusCode, headers: clientResponseHeaders(headerListFromRaw(response.headers as unknown as Buffer[]), request.method), body };
     } catch (error) {
       const failure = classifyUpstreamError(error);
       log.warn({ errorReason: failure.errorReason, status: failure.status, url: upstream.origin, method: request.method, path: request.path }, `request to target "${name}" failed: ${failure.description}; responded with ${failure.status}`);

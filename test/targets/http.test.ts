@@ -241,8 +241,8 @@ test("slow backend gives 504", async (t) => {
     else response.end("fast");
   });
   const target = await startTarget(t, { url: backend.url, logger, idleTimeoutSeconds: 1 });
-  // The listener's own idle timeout is longer, so only the target side times out here.
-  const { listener } = await startListener(t, pki, new Map([["app", target]]), { ...FORWARD_ALL, attributes: { idleTimeoutSeconds: 3 } }, logger);
+  // Equal idle timeouts: the client connection must not be cut while the target is still working.
+  const { listener } = await startListener(t, pki, new Map([["app", target]]), { ...FORWARD_ALL, attributes: { idleTimeoutSeconds: 1 } }, logger);
   const request = createMtlsClient(t, pki, listener.port);
 
   const response = await request("/slow");
@@ -372,4 +372,33 @@ test("https upstream with and without verification", async (t) => {
   assert.equal(rejected.status, 502);
   const warning = records.find((record) => record.errorReason === "TargetTLSNegotiationError");
   assert.equal(warning?.msg, 'request to target "untrusted" failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate; responded with 502');
+});
+
+test("HEAD keeps the declared length", async (t) => {
+  const { logger } = createRecordingLogger();
+  const backend = await startBackend(t, (_request, response) => {
+    response.setHeader("content-type", "text/plain");
+    response.setHeader("content-length", "5");
+    response.end("hello");
+  });
+  const target = await startTarget(t, { url: backend.url, logger });
+  const { listener } = await startListener(t, pki, new Map([["app", target]]), FORWARD_ALL, logger);
+  const request = createMtlsClient(t, pki, listener.port);
+
+  const response = await request("/file", { method: "HEAD" });
+
+  assert.equal(response.status, 200);
+  assert.equal(response.headers["content-length"], "5");
+  assert.equal(response.body, "");
+});
+
+test("listener close can be called twice", async (t) => {
+  const { logger } = createRecordingLogger();
+  const backend = await startBackend(t, (_request, response) => response.end("ok"));
+  const target = await startTarget(t, { url: backend.url, logger });
+  const { listener } = await startListener(t, pki, new Map([["app", target]]), FORWARD_ALL, logger);
+
+  await Promise.all([listener.close(), listener.close()]);
+
+  await listener.close();
 });

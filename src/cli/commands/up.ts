@@ -4,7 +4,6 @@ import { join, relative } from "node:path";
 import { DEFAULT_CONFIG_FILE, ensureConfigFile, loadConfig, resolveConfigPath, type LoadedConfig } from "../../config/index.ts";
 import { bannerLines } from "../../stack/banner.ts";
 import { startStack, type RunningStack } from "../../stack/stack.ts";
-import { httpTargetFactory } from "../../stack/http-targets.ts";
 import { EdgelockError } from "../../shared/errors.ts";
 import { createStackLogger } from "../terminal-log.ts";
 import { parseFlags, UsageError, type Command } from "../command.ts";
@@ -88,7 +87,6 @@ export const upCommand: Command = {
         logger,
         progress: (line) => io.err(line),
         onPinSent: (email, _pin, emlPath) => io.err(`PIN sent to ${email}: open ${relative(process.cwd(), emlPath)}`),
-        createHttpTarget: httpTargetFactory(logger),
       });
     } catch (error) {
       await closeLog();
