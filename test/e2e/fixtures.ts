@@ -236,6 +236,20 @@ export function curl(args: string[]): Promise<ProcessResult> {
   return run("curl", ["--silent", "--show-error", "--max-time", "10", ...args]);
 }
 
+/**
+ * Checks that curl got a TCP reset and no HTTP response, as from an ALB that rejects the client certificate.
+ * Under TLS 1.3 the client finishes its handshake and sends the request before the reset arrives, so curl
+ * exits with 56 (receive failure), as on a real ALB. NOTE: the local listener resets as soon as it has checked
+ * the certificate. On a loaded machine the reset can arrive while curl is still sending, and curl then exits
+ * with 55 (send failure), or 16 when that happens during the HTTP/2 connection preface.
+ */
+export function assertResetWithoutResponse(result: ProcessResult): void {
+  assert.ok([16, 55, 56].includes(result.code), `curl exit code ${result.code}: ${result.stderr}`);
+  assert.match(result.stderr, /Connection reset by peer/);
+  assert.equal(result.stdout, "", "no HTTP response body");
+  assert.doesNotMatch(result.stderr, /^< HTTP\//m, "no HTTP status line");
+}
+
 /** Polls `condition` every 20 ms until it returns a value other than undefined or false; fails after `seconds`. */
 export async function waitFor<T>(what: string, condition: () => T | undefined | false, seconds = 15): Promise<T> {
   const deadline = Date.now() + seconds * 1000;

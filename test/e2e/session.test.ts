@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { decodeJwt } from "jose";
 import { headerValue, loginOverHttp, startTestStack, StackClient, type StackFixture } from "./fixtures.ts";
 
-/** A clock for the edge that a test moves forward. */
+/** Returns a clock for the edge that the test can move forward. */
 function movableClock(): { now: () => Date; moveTo(instant: number): void } {
   let offsetMs = 0;
   return {
