@@ -85,10 +85,35 @@ function terminate(socket: TLSSocket, mode: LocalAlbConfig["verifyFailure"]): vo
     socket.destroySoon();
     return;
   }
+  // Under TLS 1.2 the client has not seen the server's Finished yet, so the handshake fails from its side.
+  if (socket.getProtocol() !== "TLSv1.3") {
+    resetConnection(socket);
+    return;
+  }
+
+  // Under TLS 1.3 the observed ALB trace shows the client's request going out before the reset, so the reset
+  // waits for the first bytes of application data (or a short delay for clients that send nothing): a reset that
+  // arrives while the client is still writing makes curl report a send failure instead of "connection reset".
+  let reset = false;
+  const resetOnce = () => {
+    if (reset) return;
+    reset = true;
+    clearTimeout(timer);
+    resetConnection(socket);
+  };
+  const timer = setTimeout(resetOnce, RESET_DELAY_MS);
+  socket.once("data", resetOnce);
+  socket.once("error", resetOnce);
+}
+
+/** Longest wait for the client's first request bytes before a rejected connection is reset. */
+const RESET_DELAY_MS = 500;
+
+function resetConnection(socket: TLSSocket): void {
   // TLSSocket#resetAndDestroy throws ERR_INVALID_HANDLE_TYPE; the TCP socket underneath can send the RST.
   const tcp = (socket as unknown as { _parent?: Socket })._parent;
   // Destroying the TLSSocket as well crashes Node 22 (segmentation fault); the reset closes both.
-  if (tcp !== undefined && typeof tcp.resetAndDestroy === "function") tcp.resetAndDestroy();
+  if (tcp !== undefined && typeof tcp.resetAndDestroy === "function" && !tcp.destroyed) tcp.resetAndDestroy();
   else socket.destroy();
 }
 

@@ -91,7 +91,7 @@ export async function prepareState(loaded: LoadedConfig, progress: Progress = ()
     await ensureLeaf(localCa, "server", CERTIFICATE_NAMES.edge, { dnsNames: edgeHosts, ipAddresses: ["127.0.0.1", "::1"], keyType: "ecdsa-p256" }, created);
     await ensureLeaf(localCa, "server", CERTIFICATE_NAMES.listener, { dnsNames: [config.local.alb.host], ipAddresses: ["127.0.0.1", "::1"], keyType: config.pki.keyType }, created);
   } catch (error) {
-    if (error instanceof PkiError) throw error;
+    if (error instanceof PkiError || error instanceof StackError) throw error;
     throw new StackError("ERR_STACK_STATE", `could not prepare the state folder ${stateDir}: ${(error as Error).message}`, { cause: error });
   }
 

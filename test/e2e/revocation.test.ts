@@ -65,7 +65,7 @@ test("restart with revoked origin pull fails", async (t) => {
     assert.equal(error.code, "ERR_STACK_STATE");
     assert.equal(
       error.message,
-      `could not prepare the state folder ${fixture.stack.prepared.layout.stateDir}: the client certificate "${name}" is revoked. Issue a new one with "edgelock pki issue client ${name} --force --dir ${pkiDir}", then start again.`,
+      `the client certificate "${name}" is revoked. Issue a new one with "edgelock pki issue client ${name} --force --dir ${pkiDir}", then start again.`,
     );
     return true;
   });
