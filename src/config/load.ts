@@ -3,7 +3,7 @@
  * problem is reported at once, each with the path to the bad field.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { z } from "zod";
 import { EdgelockError } from "../shared/errors.ts";
 import { writeFileAtomic } from "../shared/fs-atomic.ts";
@@ -112,4 +112,9 @@ export function ensureConfigFile(file = DEFAULT_CONFIG_FILE): boolean {
 /** Resolves a path from the configuration against the config file's folder. */
 export function resolveConfigPath(loaded: LoadedConfig, path: string): string {
   return isAbsolute(path) ? path : resolve(loaded.baseDir, path);
+}
+
+/** Returns the absolute PKI folder: pki.dir, or the "pki" folder in the local state folder. */
+export function resolvePkiDir(loaded: LoadedConfig): string {
+  return resolveConfigPath(loaded, loaded.config.pki.dir ?? join(loaded.config.local.stateDir, "pki"));
 }

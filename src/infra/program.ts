@@ -5,7 +5,7 @@
  */
 import "reflect-metadata";
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig, resolveConfigPath } from "../config/index.ts";
+import { loadConfig, resolvePkiDir } from "../config/index.ts";
 import { bundleHandler } from "./aws/bundle.ts";
 import { InfraError } from "./errors.ts";
 import { inspectPkiFiles } from "./pki-files.ts";
@@ -16,7 +16,7 @@ const settings = readStackSettings();
 const loaded = loadConfig(settings.configFile);
 const { config } = loaded;
 
-const pkiDir = settings.pkiDir ?? resolveConfigPath(loaded, config.pki.dir);
+const pkiDir = settings.pkiDir ?? resolvePkiDir(loaded);
 const inspection = inspectPkiFiles(pkiDir, config.pki.originPullCertificate);
 if (inspection.files === undefined) {
   throw new InfraError("ERR_INFRA_PKI_FILE", `PKI files are missing in ${pkiDir}:\n  ${inspection.problems.join("\n  ")}`, inspection.problems);

@@ -4,7 +4,7 @@
  * listener (the file a developer trusts in a browser). Later runs reuse everything and only check expiry.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { resolveConfigPath, type LoadedConfig } from "../config/index.ts";
+import { resolveConfigPath, resolvePkiDir, type LoadedConfig } from "../config/index.ts";
 import { openPkiStore, type PkiStore } from "../pki/store.ts";
 import type { CertificateInfo } from "../pki/info.ts";
 import { PkiError } from "../pki/errors.ts";
@@ -74,7 +74,7 @@ function assertNotExpired(info: { notAfter: string; daysLeft: number }, what: st
 export async function prepareState(loaded: LoadedConfig, progress: Progress = () => {}): Promise<PreparedState> {
   const { config } = loaded;
   const stateDir = resolveConfigPath(loaded, config.local.stateDir);
-  const layout = stackLayout(stateDir, resolveConfigPath(loaded, config.pki.dir));
+  const layout = stackLayout(stateDir, resolvePkiDir(loaded));
   const created: string[] = [];
   const pki = openPkiStore(layout.pkiDir, { onProgress: progress });
   const localCa = openPkiStore(layout.localCaDir, { onProgress: progress });

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, resolveConfigPath } from "../../config/index.ts";
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, resolvePkiDir } from "../../config/index.ts";
 import { inspectPkiFiles } from "../../infra/pki-files.ts";
 import { parseFlags, UsageError, type Command, type CommandIo } from "../command.ts";
 
@@ -75,7 +75,7 @@ export function preflight(options: DeployOptions, env: NodeJS.ProcessEnv, root =
   if (options.destroy) return problems;
   try {
     const loaded = loadConfig(resolve(options.configFile));
-    const pkiDir = resolveConfigPath(loaded, loaded.config.pki.dir);
+    const pkiDir = resolvePkiDir(loaded);
     problems.push(...inspectPkiFiles(pkiDir, loaded.config.pki.originPullCertificate, now).problems);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
