@@ -1,6 +1,6 @@
 /**
- * Checks 4 and 5: the Access gate on the app host. Cloudflare Access answers a request without a token with a
- * 302 to `https://<team domain>/cdn-cgi/access/login/<app host>?kid=<AUD>&…` and `WWW-Authenticate:
+ * Checks 4 and 5: the Access gate on the app host. Cloudflare Access responds to a request without a token with
+ * a 302 to `https://<team domain>/cdn-cgi/access/login/<app host>?kid=<AUD>&…` and `WWW-Authenticate:
  * Cloudflare-Access`, or with 401/403 when no policy could ever pass or only Service Auth policies exist. The
  * team domain serves its signing keys at /cdn-cgi/access/certs. A valid service token is let through with an
  * app token in Cf-Access-Jwt-Assertion, which origins verify against those keys.
@@ -166,10 +166,10 @@ export async function checkServiceToken(context: CheckContext, signal: AbortSign
   });
   try {
     const identity = await verifier.verify(token);
-    const who = identity.kind === "service" ? `service token ${identity.commonName}` : `user ${identity.email}`;
+    const identityName = identity.kind === "service" ? `service token ${identity.commonName}` : `user ${identity.email}`;
     const source = event === undefined ? "the CF_Authorization cookie (the target is not the echo function)" : "the Cf-Access-Jwt-Assertion the target received";
     const verdict = event === undefined ? "warn" : "pass";
-    return { status: verdict, reason: `HTTP ${status} from the target; ${source} is a valid app token for ${who}, with aud ${aud}.`, details: { ...details, identity: identity.kind, aud } };
+    return { status: verdict, reason: `HTTP ${status} from the target; ${source} is a valid app token for ${identityName}, with aud ${aud}.`, details: { ...details, identity: identity.kind, aud } };
   } catch (error) {
     if (!(error instanceof AccessTokenError)) throw error;
     return { status: "fail", reason: `HTTP ${status} from the target, but its app token did not verify: ${error.message} (${error.code}).`, details: { ...details, tokenError: error.code } };

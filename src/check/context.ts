@@ -1,4 +1,4 @@
-/** What every check receives, what the checks share with each other, and phrases for how a probe ended. */
+/** The check context (inputs every check receives and state the checks pass on), and phrases for probe outcomes. */
 import type { MtlsHeaderNames } from "./echo.ts";
 import type { ClientCertificate, Connector, ProbeOutcome } from "./network.ts";
 import type { CheckDetails, CheckStatus } from "./types.ts";
@@ -25,7 +25,7 @@ export interface CheckContext {
   headerNames: MtlsHeaderNames;
   healthFiles: HealthFiles;
   now: () => Date;
-  /** Filled by the checks in the order they run: check 4 sets the team domain, the AUD and the JWKS; check 5 the app token. */
+  /** State the checks pass on in run order. Check 4 sets the team domain, the AUD and the JWKS, and check 5 sets the app token. */
   shared: {
     teamDomain?: string;
     aud?: string;

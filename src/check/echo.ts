@@ -1,5 +1,5 @@
 /**
- * Reading the echo function's answers: the 200 JSON `{ message, event }` with the ALB event it received, and the
+ * Reading the echo function's responses: the 200 JSON `{ message, event }` with the ALB event it received, and the
  * 401 JSON `{ error: "access_token_invalid", reason }` it returns when it requires an Access token. The event's
  * header names are lowercase, in `headers` or `multiValueHeaders` depending on the target group's mode.
  */

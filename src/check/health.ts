@@ -33,10 +33,10 @@ function dateOnly(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
-function expiryItem(what: string, until: Date, now: Date, warningDays: number, verb = "expires"): Item {
+function expiryItem(subject: string, until: Date, now: Date, warningDays: number, verb = "expires"): Item {
   const days = daysLeft(until, now);
-  if (until.getTime() <= now.getTime()) return { status: "fail", text: `${what} ${verb === "expires" ? "expired" : "was due"} on ${dateOnly(until)}`, days };
-  const text = `${what} ${verb} in ${days} day${days === 1 ? "" : "s"} (${dateOnly(until)})`;
+  if (until.getTime() <= now.getTime()) return { status: "fail", text: `${subject} ${verb === "expires" ? "expired" : "was due"} on ${dateOnly(until)}`, days };
+  const text = `${subject} ${verb} in ${days} day${days === 1 ? "" : "s"} (${dateOnly(until)})`;
   return { status: days < warningDays ? "warn" : "pass", text, days };
 }
 

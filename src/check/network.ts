@@ -50,13 +50,13 @@ export interface ProbeRequest {
   /** https URL to GET; its path and query are sent as they are. */
   url: URL;
   headers?: Record<string, string>;
-  /** Client certificate to present when the server asks for one. */
+  /** Client certificate to present when the server requests one. */
   clientCertificate?: ClientCertificate;
   /** Aborts the probe; the probe then rejects with ERR_CHECK_TIMEOUT. */
   signal: AbortSignal;
 }
 
-/** How one probe ended. */
+/** The outcome of one probe. */
 export type ProbeOutcome =
   | { kind: "response"; status: number; headers: IncomingHttpHeaders; body: string }
   /** The server ended the connection before any HTTP bytes: "reset" (TCP RST), "closed" (FIN or close_notify) or a TLS "alert". */
@@ -213,7 +213,7 @@ export class Connector {
 }
 
 function timeoutError(): CheckError {
-  return new CheckError("ERR_CHECK_TIMEOUT", "the check's time limit ran out");
+  return new CheckError("ERR_CHECK_TIMEOUT", "the check timed out");
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

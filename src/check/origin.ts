@@ -1,8 +1,8 @@
 /**
  * Checks 1-3: the origin's mutual TLS gate. An ALB in verify mode accepts only clients whose certificate chains
- * to its trust store. AWS documents no on-wire failure; the observed one is a TCP reset after a TLS 1.3 handshake
- * that looked complete to the client, with no HTTP status. So a refusal is any end of the connection before
- * HTTP bytes, and any HTTP response, whatever its status, means the gate let the client through.
+ * to its trust store. AWS documents no on-wire failure. The observed one is a TCP reset, without an HTTP status,
+ * after a TLS 1.3 handshake that looked complete to the client. So a rejection is any end of the connection
+ * before HTTP bytes, and any HTTP response, whatever its status, means the gate let the client through.
  */
 import { X509Certificate } from "node:crypto";
 import { createRootCa, issueLeaf } from "../pki/index.ts";
@@ -41,8 +41,8 @@ export async function checkOriginRejectsOtherCa(context: CheckContext, signal: A
 
 /**
  * Check 2: the edge's certificate gets an HTTP response from the target. When the body is the echo JSON, the
- * verify-mode headers must name that certificate. The echo's 401 `access_token_invalid` still proves the mTLS
- * gate opened; check 5's app token, when there is one, is sent so the echo returns 200 and the headers can be read.
+ * verify-mode headers must name that certificate. The echo's 401 `access_token_invalid` still proves that the mTLS
+ * gate opened. When check 5 obtained an app token, it is sent too, so the echo returns 200 and shows the headers.
  */
 export async function checkOriginAcceptsEdgeCertificate(context: CheckContext, signal: AbortSignal): Promise<Verdict> {
   const { appToken } = context.shared;

@@ -169,11 +169,11 @@ test("CRL and revocation break the matching checks", async (t) => {
 });
 
 test("hosts that never answer time out", async (t) => {
-  const held: Socket[] = [];
-  const silent = createServer((socket) => held.push(socket));
+  const openSockets: Socket[] = [];
+  const silent = createServer((socket) => openSockets.push(socket));
   await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
   t.after(() => {
-    for (const socket of held) socket.destroy();
+    for (const socket of openSockets) socket.destroy();
     silent.close();
   });
   const port = (silent.address() as AddressInfo).port;

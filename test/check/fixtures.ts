@@ -1,6 +1,6 @@
 /**
- * Fixtures for the check tests: a configuration file in a temporary folder with a service token "ci" behind a
- * Service Auth policy, a local stack started from it (in this process or in a child process), and a runner for
+ * Fixtures for the check tests. A configuration file in a temporary folder has a service token "ci" behind a
+ * Service Auth policy. A local stack starts from it, in this process or in a child process, and `runCli` runs
  * `edgelock check` through `main` with captured output.
  */
 import assert from "node:assert/strict";

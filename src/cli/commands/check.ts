@@ -73,8 +73,8 @@ function parseUrl(value: string, flag: string): URL {
   return url;
 }
 
-function readFile(file: string, what: string, fix: string): string {
-  if (!existsSync(file)) throw new CheckError("ERR_CHECK_OPTIONS", `${what} ${file} does not exist; ${fix}`);
+function readFile(file: string, description: string, fix: string): string {
+  if (!existsSync(file)) throw new CheckError("ERR_CHECK_OPTIONS", `${description} ${file} does not exist; ${fix}`);
   return readFileSync(file, "utf8");
 }
 
@@ -108,7 +108,8 @@ export function resolveCheckOptions(values: ReturnType<typeof parseFlags<typeof 
 
   const loaded = loadSettings(values.config);
   const { config } = loaded;
-  const pki = openPkiStore(resolveConfigPath(loaded, config.pki.dir));
+  // An unset pki.dir means the "pki" folder in local.stateDir, as `edgelock up` uses it.
+  const pki = openPkiStore(resolveConfigPath(loaded, config.pki.dir ?? join(config.local.stateDir, "pki")));
   const layout = stackLayout(resolveConfigPath(loaded, config.local.stateDir));
   const name = config.pki.originPullCertificate;
   const certFile = values.cert ?? pki.paths.certificate(name);
