@@ -2,7 +2,7 @@
  * Edge-owned `/cdn-cgi/access/*` paths, which never reach the origin. On the app host Cloudflare serves
  * `/authorized` (the login callback that sets the app cookie), `/logout` and `/get-identity`. On the team domain
  * it serves `/login/<host>`, `/certs` (the JWKS), `/logout` and `/get-identity`. We serve the same paths.
- * NOTE: logout clears cookies but does not revoke tokens already issued; Cloudflare revokes them within 20-30 s.
+ * Logout ends the user's session on every application, as Cloudflare's does; Cloudflare takes 20-30 s, we act at once.
  */
 import { matchApplication } from "../access/index.ts";
 import type { RequestContext } from "./context.ts";
@@ -10,7 +10,7 @@ import { expiredCookie, serializeCookie } from "./cookies.ts";
 import { handleLogin } from "./login/flow.ts";
 import { NO_STORE_HEADERS, escapeHtml, sendJson, sendRedirect, sendResponse } from "./responses.ts";
 import type { EdgeRuntime } from "./runtime.ts";
-import { checkMetaToken, mintAppToken, readAppToken, readOrgToken, type VerifiedAppToken } from "./tokens.ts";
+import { checkMetaToken, logOut, mintAppToken, readAppToken, readOrgToken, type VerifiedAppToken } from "./tokens.ts";
 
 const ACCESS_PREFIX = "/cdn-cgi/access/";
 
@@ -60,6 +60,8 @@ export async function handleAppHostEdgePath(runtime: EdgeRuntime, context: Reque
     return;
   }
   if (endpoint === "logout") {
+    const token = await readHostToken(runtime, context);
+    if (token.ok && token.token.kind === "identity") logOut(runtime, token.token.email, context.now);
     sendResponse(context, 200, { "content-type": "text/html; charset=utf-8", ...NO_STORE_HEADERS, "set-cookie": [expiredCookie("CF_Authorization", "none")] }, logoutPage(context.host));
     return;
   }
@@ -87,6 +89,8 @@ export async function handleTeamHostEdgePath(runtime: EdgeRuntime, context: Requ
     return;
   }
   if (endpoint === "logout") {
+    const org = await readOrgToken(runtime, context.cookies.get("CF_Authorization"), context.now);
+    if (org !== undefined) logOut(runtime, org.email, context.now);
     const cookies = [expiredCookie("CF_Authorization", "none"), expiredCookie("CF_Session", "none")];
     sendResponse(context, 200, { "content-type": "text/html; charset=utf-8", ...NO_STORE_HEADERS, "set-cookie": cookies }, logoutPage(context.host));
     return;

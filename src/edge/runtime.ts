@@ -24,6 +24,8 @@ export interface EdgeRuntime {
   /** Port the server listens on; known once it listens. */
   port: number;
   pins: PinStore<LoginData>;
+  /** Logout times (ms) by lowercase email: identity tokens issued before them are revoked, on every app. */
+  loggedOut: Map<string, number>;
   grants: AuthorizationGrants;
   origin: OriginPool;
   logger: Logger;

@@ -108,6 +108,7 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
     port: local.port,
     pins: createPinStore({ length: local.otp.length, ttlSeconds: local.otp.ttlSeconds, maxAttempts: local.otp.maxAttempts }),
     grants: createAuthorizationGrants(),
+    loggedOut: new Map(),
     origin,
     logger,
     now,

@@ -69,6 +69,7 @@ export async function readAppToken(runtime: EdgeRuntime, token: string | undefin
     const iat = Number(claims.iat);
     const exp = Number(claims.exp);
     if (typeof claims.email === "string" && claims.email !== "") {
+      if (isLoggedOut(runtime, claims.email, iat)) return { ok: false, code: "ERR_TOKEN_REVOKED" };
       return { ok: true, token: { kind: "identity", token, email: claims.email, sub: String(claims.sub ?? ""), iat, exp } };
     }
     if (typeof claims.common_name === "string" && claims.common_name !== "") {
@@ -80,6 +81,20 @@ export async function readAppToken(runtime: EdgeRuntime, token: string | undefin
   }
 }
 
+/**
+ * Ends every session of `email`: Cloudflare's logout revokes the session for all applications, so app and org
+ * tokens issued before now stop working at the edge. Origins still accept the JWT until it expires, as they do
+ * with Cloudflare. The list lives in memory and is lost on restart.
+ */
+export function logOut(runtime: EdgeRuntime, email: string, now: Date): void {
+  runtime.loggedOut.set(email.toLowerCase(), now.getTime());
+}
+
+function isLoggedOut(runtime: EdgeRuntime, email: string, issuedAtSeconds: number): boolean {
+  const at = runtime.loggedOut.get(email.toLowerCase());
+  return at !== undefined && issuedAtSeconds * 1000 < at;
+}
+
 /** Verifies the team domain's org cookie; returns its identity, or undefined when absent or invalid. */
 export async function readOrgToken(runtime: EdgeRuntime, token: string | undefined, now: Date): Promise<{ email: string; sub: string; iat: number; exp: number } | undefined> {
   if (token === undefined || token === "") return undefined;
@@ -87,6 +102,7 @@ export async function readOrgToken(runtime: EdgeRuntime, token: string | undefin
     const domain = teamDomain(runtime);
     const claims = (await verifyEdgeToken(runtime.signingKeys, token, { aud: orgTokenAudience(domain), teamDomain: domain, type: "org", now })) as unknown as Record<string, unknown>;
     if (claims.type !== "org" || typeof claims.email !== "string") return undefined;
+    if (isLoggedOut(runtime, claims.email, Number(claims.iat))) return undefined;
     return { email: claims.email, sub: String(claims.sub ?? ""), iat: Number(claims.iat), exp: Number(claims.exp) };
   } catch (error) {
     if (error instanceof AccessTokenError) return undefined;

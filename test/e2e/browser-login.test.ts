@@ -140,7 +140,7 @@ test("browser logout leads back to login", { skip: chromiumMissing }, async (t) 
 
 // Cloudflare documents that /cdn-cgi/access/logout on the app host revokes the session for all applications.
 // The local edge clears only the app cookie there, so the org cookie on the team domain logs the user in again.
-test("browser app-host logout ends the session", { skip: chromiumMissing, todo: "the edge's app-host logout leaves the team-domain session" }, async (t) => {
+test("browser app-host logout ends the session", { skip: chromiumMissing }, async (t) => {
   const { fixture, page } = await openBrowser(t, "en-US");
   const { urls } = fixture.stack;
   await logIn(fixture, page, "carol@example.com");
