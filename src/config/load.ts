@@ -81,7 +81,7 @@ export function loadConfig(file = DEFAULT_CONFIG_FILE): LoadedConfig {
   return { config: parseConfig(input, absolute), file: absolute, baseDir: dirname(absolute) };
 }
 
-/** The configuration written on the first `edgelock up`: one application that allows example.com addresses. */
+/** Returns the configuration written on the first `edgelock up`: one application that allows example.com addresses. */
 export function defaultConfigInput(): EdgelockConfigInput {
   return {
     $schema: "./docs/config.schema.json",

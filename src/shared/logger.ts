@@ -28,7 +28,7 @@ export const REDACTED_PATHS = [
 export interface LoggerOptions {
   /** Minimum level written. Default "info"; the EDGELOCK_LOG_LEVEL environment variable overrides it. */
   level?: string;
-  /** Where JSON lines go. Default standard error, so command output on standard output stays clean. */
+  /** Destination of the JSON lines. Default standard error, so command output on standard output stays clean. */
   destination?: NodeJS.WritableStream;
 }
 

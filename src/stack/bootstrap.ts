@@ -1,7 +1,7 @@
 /**
- * First-run preparation of the local stack's state: the mTLS root CA with the origin-pull client certificate,
- * its CRL and trust-store bundle, and a separate local CA for the server certificates of the edge and the
- * listener (the file a developer trusts in a browser). Later runs reuse everything and only check expiry.
+ * First-run preparation of the local stack's state. It creates the mTLS root CA with the origin-pull client
+ * certificate, its CRL and trust-store bundle, and a separate local CA for the server certificates of the edge
+ * and the listener, which a developer trusts in a browser. Later runs reuse everything and only check expiry.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { resolveConfigPath, resolvePkiDir, type LoadedConfig } from "../config/index.ts";
@@ -25,7 +25,7 @@ export interface PreparedState {
   listenerServer: { certPem: string; keyPem: string };
   /** PEM of the local CA certificate, to verify the listener from the edge. */
   localCaPem: string;
-  /** What this run created, for the banner. */
+  /** Names of the items this run created, for the banner. */
   created: string[];
 }
 

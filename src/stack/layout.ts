@@ -1,6 +1,6 @@
 /**
- * Where the local stack keeps its state, all under one folder (default `.edgelock`, git-ignored): the mTLS PKI,
- * the local CA that signs the listeners' server certificates, Access keys and tokens, the PIN outbox and logs.
+ * Paths of the local stack's state, all under one folder (default `.edgelock`, git-ignored): the mTLS PKI, the
+ * local CA that signs the listeners' server certificates, Access keys and tokens, the PIN outbox and logs.
  */
 import { join } from "node:path";
 

@@ -62,12 +62,12 @@ export async function startStack(loaded: LoadedConfig, options: StackOptions): P
   const { layout } = prepared;
   const edgeConfig = { ...config.local.edge, port: options.edgePort ?? config.local.edge.port };
 
-  // The applications answer on the local app host instead of the deployed one.
+  // The applications are served on the local app host instead of the deployed one.
   const hostMap = (host: string) => (host === config.hosts.app ? edgeConfig.host : host);
   const applications = compileApplications(config, hostMap);
 
   // The echo function checks tokens against the edge's JWKS over HTTPS, as it would against the real team
-  // domain; the edge's port is known only once it listens, so the verifier is built on first use.
+  // domain. The edge's port is known only once it listens, so the verifier is built on first use.
   let edgePort = edgeConfig.port;
   const jwksAgent = new Agent({ connect: { ca: prepared.localCaPem, lookup: (_host, _options, done) => done(null, [{ address: "127.0.0.1", family: 4 }]) } });
   let verifier: AccessVerifier | undefined;

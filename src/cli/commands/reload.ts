@@ -1,4 +1,4 @@
-/** `edgelock reload`: tells a running `edgelock up` to read the CA bundle and CRL files again. */
+/** `edgelock reload`: signals a running `edgelock up` to read the CA bundle and CRL files again. */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_CONFIG_FILE, loadConfig, resolveConfigPath } from "../../config/index.ts";

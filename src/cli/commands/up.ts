@@ -71,7 +71,7 @@ export const upCommand: Command = {
   ].join("\n"),
   async run(args, io) {
     const { values, positionals } = parseFlags(args, { config: { type: "string" }, target: { type: "string" }, "log-level": { type: "string" } }, "up");
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"; edgelock up takes only options. See "edgelock up --help".`);
 
     const file = values.config ?? DEFAULT_CONFIG_FILE;
     if (ensureConfigFile(file)) io.err(`Created ${file} with the default settings (edit it to change hosts and policies).`);

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { cidr, goDuration, hostName } from "./common.ts";
 
-/** One selector of a policy rule group; each element of include/require/exclude holds exactly one. */
+/** One selector of a policy rule group. Each element of include, require and exclude contains exactly one. */
 export const selectorSchema = z.union([
   z.strictObject({ email: z.string().email().describe("Matches this address exactly (case-insensitive).") }),
   z.strictObject({
