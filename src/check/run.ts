@@ -30,7 +30,7 @@ export interface CheckOptions {
   localCaPem?: string;
   /** Time limit of each check, in seconds. Default 10. */
   timeoutSeconds?: number;
-  /** Names of the listener's verify-mode headers. Default: the AWS names. */
+  /** Names of the listener's mTLS headers. Default: the AWS names. */
   headerNames?: MtlsHeaderNames;
   /** PKI files for check 6. */
   healthFiles?: HealthFiles;

@@ -4,7 +4,8 @@ import diagnostics from "node:diagnostics_channel";
 import { createServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { runChecks } from "../../src/check/index.ts";
+import { albSerialNumber, compareMtlsHeaders } from "../../src/check/echo.ts";
+import { DEFAULT_MTLS_HEADER_NAMES, runChecks } from "../../src/check/index.ts";
 import { Connector } from "../../src/check/network.ts";
 import { createRootCa, issueLeaf } from "../../src/pki/index.ts";
 import { checkArgs, checkOf, runCheckJson, runCli, startChildStack, startTestStack, temporaryFolder } from "./fixtures.ts";
@@ -54,7 +55,7 @@ test("every check passes against a running stack", async (t) => {
   assert.match(checkOf(report, 5).reason, /^HTTP 200 from the target; the Cf-Access-Jwt-Assertion the target received is a valid app token for service token [0-9a-f]{32}\.access, with aud [0-9a-f]{64}\.$/);
   assert.match(checkOf(report, 6).reason, /^The client certificate expires in 7\d\d days \(.+\); the CA expires in 18\d\d days \(.+\); the CRL's next update is due in (29|30) days \(.+\)\.$/);
 
-  // Check 4 opens two connections (app, JWKS), check 5 one, checks 1-3 one each; check 6 reads files only.
+  // Check 4 opens two connections (app and JWKS), and checks 1, 2, 3 and 5 one each. Check 6 reads files only.
   const hosts = report.connections.map((connection) => `${connection.host}:${connection.port}`);
   assert.deepEqual(hosts.sort(), [
     `alb.localhost:${listenerPort}`,
@@ -119,6 +120,25 @@ test("app check fails without an Access application", async (t) => {
   assert.equal(report.teamDomain, null);
   assert.equal(checkOf(report, 5).status, "fail");
   assert.match(checkOf(report, 5).reason, /^the request reached the origin, but the function rejected the app token: no Access token/);
+  assert.deepEqual([1, 2, 3, 6].map((id) => checkOf(report, id).status), ["pass", "pass", "pass", "pass"]);
+});
+
+test("app check warns on Service Auth only", async (t) => {
+  const target = await startTestStack(t, temporaryFolder(t), (input) => {
+    input.access.applications[0].policies = [{ name: "ci", decision: "non_identity", include: [{ serviceToken: "ci" }] }];
+  });
+  const { code, report } = await runCheckJson(checkArgs({ ...target, urls: target.stack.urls }));
+  const app = checkOf(report, 4);
+
+  assert.equal(code, 0, "warnings do not fail the run");
+  assert.equal(app.status, "warn");
+  assert.equal(
+    app.reason,
+    "Access returned HTTP 403 instead of a login redirect: no policy can pass for this client, or the application accepts only service tokens. The JWKS was not checked, because a 403 names no team domain.",
+  );
+  assert.equal(app.details.aud, target.stack.applications[0]?.aud);
+  assert.equal(checkOf(report, 5).status, "warn");
+  assert.equal(checkOf(report, 5).reason, "HTTP 200 from the target with an app token, but the token was not verified: check 4 found no team domain JWKS or no application AUD.");
   assert.deepEqual([1, 2, 3, 6].map((id) => checkOf(report, id).status), ["pass", "pass", "pass", "pass"]);
 });
 
@@ -192,6 +212,33 @@ test("hosts that never answer time out", async (t) => {
     assert.equal(checkOf(report, id).reason, "timed out after 0.3 s.");
   }
   assert.equal(report.ok, false);
+});
+
+test("mTLS header comparison names the mismatch", async () => {
+  const ca = await createRootCa({ commonName: "header test CA" });
+  const sent = await issueLeaf(ca, { profile: "client", subject: { commonName: "sent" } });
+  const other = await issueLeaf(ca, { profile: "client", subject: { commonName: "other" } });
+  const serial = albSerialNumber(new X509Certificate(sent.certificatePem));
+  const otherSerial = albSerialNumber(new X509Certificate(other.certificatePem));
+  const names = DEFAULT_MTLS_HEADER_NAMES;
+  const event = (headers: Record<string, string>) => ({ headers });
+  const leafOf = (pem: string) => encodeURIComponent(pem).replaceAll("%2B", "+").replaceAll("%2F", "/").replaceAll("%3D", "=");
+
+  assert.equal(compareMtlsHeaders(event({ "x-amzn-mtls-clientcert-serial-number": serial, "x-amzn-mtls-clientcert-leaf": leafOf(sent.certificatePem) }), sent.certificatePem, names), undefined);
+  assert.equal(
+    compareMtlsHeaders(event({ "x-amzn-mtls-clientcert-serial-number": otherSerial, "x-amzn-mtls-clientcert-leaf": leafOf(sent.certificatePem) }), sent.certificatePem, names),
+    `X-Amzn-Mtls-Clientcert-Serial-Number is "${otherSerial}" but the certificate's serial is ${serial}`,
+  );
+  assert.equal(
+    compareMtlsHeaders(event({ "x-amzn-mtls-clientcert-serial-number": serial, "x-amzn-mtls-clientcert-leaf": leafOf(other.certificatePem) }), sent.certificatePem, names),
+    `X-Amzn-Mtls-Clientcert-Leaf decodes to another certificate (serial ${otherSerial}, subject CN=other)`,
+  );
+  assert.equal(compareMtlsHeaders(event({ "x-amzn-mtls-clientcert-serial-number": serial }), sent.certificatePem, names), "the target received no X-Amzn-Mtls-Clientcert-Leaf header");
+  assert.equal(
+    compareMtlsHeaders({ multiValueHeaders: { "x-amzn-mtls-clientcert-serial-number": [serial], "x-amzn-mtls-clientcert-leaf": [leafOf(sent.certificatePem)] } }, sent.certificatePem, names),
+    undefined,
+    "multi-value events are read too",
+  );
 });
 
 test("connector rejects hosts not allowed", async () => {

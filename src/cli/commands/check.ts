@@ -26,7 +26,7 @@ const help = [
   "",
   "  --app URL                 app host through Access (default https://<local.edge.host>:<local.edge.port>)",
   "  --origin URL              origin, the ALB listener (default https://<local.alb.host>:<local.alb.port>)",
-  "  --cert FILE, --key FILE   client certificate and key for check 2 (default: the PKI's origin-pull certificate,",
+  "  --cert FILE, --key FILE   client certificate and key for checks 2 and 6 (default: the PKI's origin-pull certificate,",
   "                            <pki.dir>/issued/<pki.originPullCertificate>/)",
   "  --ca FILE                 CA to trust for the hosts' server certificates, besides the system roots",
   "                            (default for localhost and *.localhost: <local.stateDir>/local-ca/ca/cert.pem)",
