@@ -28,7 +28,7 @@ export interface CheckResult {
   details: CheckDetails;
 }
 
-/** One TCP connection the run opened. */
+/** One TCP connection the run started, whether or not the host accepted it. */
 export interface ConnectionRecord {
   host: string;
   port: number;
@@ -45,6 +45,6 @@ export interface CheckReport {
   teamDomain: string | null;
   checks: CheckResult[];
   summary: Record<CheckStatus, number>;
-  /** Every connection opened, in order. Only the app host, the origin host and the team domain appear. */
+  /** Every connection started, in order. Only the app host, the origin host and the team domain appear. */
   connections: ConnectionRecord[];
 }
