@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CheckError, DEFAULT_TIMEOUT_SECONDS, formatReport, formatReportJson, runChecks, type CheckOptions, type ServiceToken } from "../../check/index.ts";
-import { DEFAULT_CONFIG_FILE, defaultConfigInput, loadConfig, parseConfig, resolveConfigPath, type LoadedConfig } from "../../config/index.ts";
+import { DEFAULT_CONFIG_FILE, defaultConfigInput, loadConfig, parseConfig, resolveConfigPath, resolvePkiDir, type LoadedConfig } from "../../config/index.ts";
 import { openPkiStore } from "../../pki/index.ts";
 import { stackLayout } from "../../stack/layout.ts";
 import { parseFlags, UsageError, type Command } from "../command.ts";
@@ -109,7 +109,7 @@ export function resolveCheckOptions(values: ReturnType<typeof parseFlags<typeof 
   const loaded = loadSettings(values.config);
   const { config } = loaded;
   // An unset pki.dir means the "pki" folder in local.stateDir, as `edgelock up` uses it.
-  const pki = openPkiStore(resolveConfigPath(loaded, config.pki.dir ?? join(config.local.stateDir, "pki")));
+  const pki = openPkiStore(resolvePkiDir(loaded));
   const layout = stackLayout(resolveConfigPath(loaded, config.local.stateDir));
   const name = config.pki.originPullCertificate;
   const certFile = values.cert ?? pki.paths.certificate(name);
