@@ -108,7 +108,6 @@ export function resolveCheckOptions(values: ReturnType<typeof parseFlags<typeof 
 
   const loaded = loadSettings(values.config);
   const { config } = loaded;
-  // An unset pki.dir means the "pki" folder in local.stateDir, as `edgelock up` uses it.
   const pki = openPkiStore(resolvePkiDir(loaded));
   const layout = stackLayout(resolveConfigPath(loaded, config.local.stateDir));
   const name = config.pki.originPullCertificate;
