@@ -49,10 +49,13 @@ export function readEchoEvent(body: string): EchoEvent | undefined {
   return parsed.event as EchoEvent;
 }
 
-/** Returns the reason of the echo's 401 `access_token_invalid` JSON, else undefined. */
+/**
+ * Returns the reason of a 401 from edgelock's token check, else undefined: the echo function's
+ * `access_token_invalid` or the middleware's `access_token_missing` / `access_token_invalid` JSON.
+ */
 export function readAccessTokenRejection(body: string): string | undefined {
   const parsed = parseJson(body);
-  if (!isRecord(parsed) || parsed.error !== "access_token_invalid") return undefined;
+  if (!isRecord(parsed) || (parsed.error !== "access_token_invalid" && parsed.error !== "access_token_missing")) return undefined;
   return typeof parsed.reason === "string" ? parsed.reason : "no reason given";
 }
 

@@ -63,13 +63,13 @@ export async function checkOriginAcceptsEdgeCertificate(context: CheckContext, s
   const { status, body } = outcome;
   const rejection = status === 401 ? readAccessTokenRejection(body) : undefined;
   if (rejection !== undefined && appToken === undefined) {
-    return { status: "pass", reason: `the mTLS gate let the certificate through: HTTP 401 from the function, which requires an Access token (hardened default).`, details };
+    return { status: "pass", reason: `the mTLS gate let the certificate through: HTTP 401 from the target, which requires an Access token (hardened default; pass a service token to see the mTLS headers).`, details };
   }
   if (rejection !== undefined) {
     return { status: "fail", reason: `the mTLS gate let the certificate through, but the function rejected the app token from check 5: ${rejection}.`, details };
   }
   if (status < 200 || status > 299) {
-    return { status: "fail", reason: `the origin returned HTTP ${status} to the edge's certificate; expected a 2xx from the target.`, details };
+    return { status: "fail", reason: `the origin returned HTTP ${status} to the edge's certificate; expected a 2xx from the target, or edgelock's 401 access-token JSON.`, details };
   }
 
   const event = readEchoEvent(body);

@@ -43,8 +43,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
     const path = formatPath(issue.path);
-    const keys = "keys" in issue && Array.isArray(issue.keys) ? ` (${issue.keys.map((key) => `"${key}"`).join(", ")})` : "";
-    return `${path === "" ? "(top level)" : `"${path}"`}: ${issue.message}${keys}`;
+    return `${path === "" ? "(top level)" : `"${path}"`}: ${issue.message}`;
   });
 }
 

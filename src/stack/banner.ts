@@ -7,6 +7,12 @@ function shown(path: string): string {
   return relativePath.startsWith("..") ? path : relativePath;
 }
 
+/** Names the kinds of the configured targets: "function", "HTTP target" or both. */
+function targetKinds(stack: RunningStack): string {
+  const kinds = new Set(Object.values(stack.config.targets).map((target) => (target.type === "lambda" ? "function" : "HTTP target")));
+  return [...kinds].join(" / ");
+}
+
 /** Returns the banner lines for a running stack. */
 export function bannerLines(stack: RunningStack, created: string[]): string[] {
   const { prepared, urls } = stack;
@@ -16,7 +22,7 @@ export function bannerLines(stack: RunningStack, created: string[]): string[] {
   const lines = [""];
   if (created.length > 0) lines.push(`Created: ${created.join(", ")}.`, "");
   lines.push(
-    "edgelock is running: edge (Cloudflare Access) -> mTLS origin pull -> listener (ALB, mTLS verify) -> function",
+    `edgelock is running: edge (Cloudflare Access) -> mTLS origin pull -> listener (ALB, mTLS verify) -> ${targetKinds(stack)}`,
     "",
     `  App (log in here):    ${urls.app}/`,
     `  Team domain:          ${urls.team}/cdn-cgi/access/certs`,
@@ -28,7 +34,7 @@ export function bannerLines(stack: RunningStack, created: string[]): string[] {
     "The reference checks:",
     "  1. Listener without a client certificate: no HTTP response, the connection is reset",
     `     curl -v --cacert ${ca} ${urls.listener}/`,
-    "  2. Listener with the origin-pull client certificate: the function answers with the mTLS headers",
+    "  2. Listener with the origin-pull client certificate: the target answers (401 until a valid Access token comes along)",
     `     curl --cacert ${ca} --cert ${cert} --key ${key} ${urls.listener}/`,
     "  3. App through the edge: 302 to the Access login page",
     `     curl -i --cacert ${ca} ${urls.app}/`,

@@ -38,6 +38,8 @@ export interface StackOptions {
 }
 
 export interface RunningStack {
+  /** The configuration the stack runs with, after command-line overrides such as --target. */
+  config: LoadedConfig["config"];
   prepared: PreparedState;
   edge: Edge;
   listener: Listener;
@@ -144,6 +146,7 @@ export async function startStack(loaded: LoadedConfig, options: StackOptions): P
   const runningEdge = edge;
   const runningListener = listener;
   return {
+    config,
     prepared,
     edge: runningEdge,
     listener: runningListener,

@@ -76,7 +76,7 @@ test("every check passes against a running stack", async (t) => {
   assert.equal(text.code, 0);
   assert.equal(text.out.length, 7);
   assert.match(text.out[0] ?? "", /^PASS  1  Origin rejects clients without a certificate: connection reset/);
-  assert.match(text.out[1] ?? "", /^PASS  2  Origin accepts the edge's certificate: the mTLS gate let the certificate through: HTTP 401 from the function, which requires an Access token \(hardened default\)\.$/);
+  assert.match(text.out[1] ?? "", /^PASS  2  Origin accepts the edge's certificate: the mTLS gate let the certificate through: HTTP 401 from the target, which requires an Access token \(hardened default; pass a service token to see the mTLS headers\)\.$/);
   assert.equal(text.out[4], "SKIP  5  Service token reaches the origin: no service token given (--service-token-id and --service-token-secret, or EDGELOCK_SERVICE_TOKEN_ID and _SECRET).");
   assert.equal(text.out[6], `OK: 5 passed, 0 warnings, 0 failed, 1 skipped (app ${stack.urls.app}/, origin ${stack.urls.listener}/).`);
 });

@@ -66,6 +66,9 @@ export const serviceTokenCommand: Command = {
       io.out(`  CF-Access-Client-Id:     ${created.clientId}`);
       io.out(`  CF-Access-Client-Secret: ${created.clientSecret}`);
       io.out(`  Expires:                 ${created.expiresAt.toISOString()}`);
+      io.out("");
+      io.out(`Access accepts it only where a policy names it: add "serviceTokens": [{ "name": "${created.name}" }] under "access"`);
+      io.out(`in edgelock.config.json and a policy { "decision": "non_identity", "include": [{ "serviceToken": "${created.name}" }] }, then restart.`);
       return 0;
     }
 

@@ -11,7 +11,7 @@ import { parseFlags, UsageError, type Command } from "../command.ts";
 const DEV_TARGET = "dev";
 
 /** Puts an HTTP upstream behind the gates: every forward action goes to it instead. */
-export function withUpstreamTarget(loaded: LoadedConfig, url: string): LoadedConfig {
+export function withUpstreamTarget(loaded: LoadedConfig, url: string, healthPath = "/"): LoadedConfig {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -21,6 +21,7 @@ export function withUpstreamTarget(loaded: LoadedConfig, url: string): LoadedCon
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new UsageError(`--target must be an http:// or https:// URL (got "${url}")`);
   }
+  if (!healthPath.startsWith("/")) throw new UsageError(`--health-path must start with "/" (got "${healthPath}")`);
   const { config } = loaded;
   const retarget = <T extends object>(action: T): T => ("forward" in action ? { ...action, forward: DEV_TARGET } : action);
   return {
@@ -32,7 +33,7 @@ export function withUpstreamTarget(loaded: LoadedConfig, url: string): LoadedCon
         [DEV_TARGET]: {
           type: "http",
           url,
-          healthCheck: { enabled: true, path: "/", intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2, matcher: "200-499" },
+          healthCheck: { enabled: true, path: healthPath, intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2, matcher: "200-499" },
         },
       },
       alb: { ...config.alb, rules: config.alb.rules.map((rule) => ({ ...rule, action: retarget(rule.action) })), defaultAction: retarget(config.alb.defaultAction) },
@@ -56,7 +57,7 @@ function explainStartFailure(error: unknown, loaded: LoadedConfig): never {
 export const upCommand: Command = {
   summary: "start the edge, the mTLS listener and the function on this machine (npm start)",
   help: [
-    "Usage: edgelock up [--config FILE] [--target URL]",
+    "Usage: edgelock up [--config FILE] [--target URL [--health-path PATH]] [--log-level LEVEL]",
     "",
     "Starts the local stack: the Access edge on https://app.localhost:8443, the ALB-style mTLS listener on",
     "https://alb.localhost:9443 and the function behind it. On first run it creates the configuration file,",
@@ -64,19 +65,23 @@ export const upCommand: Command = {
     "",
     `  --config FILE   configuration file (default ${DEFAULT_CONFIG_FILE}; created when missing)`,
     "  --target URL    put your own HTTP server behind the gates, such as http://127.0.0.1:3000",
+    "  --health-path P path the listener's health checks request on that server (default /; any 200-499 passes)",
     "  --log-level L   terminal and file log level: debug, info, warn (default info)",
     "",
-    "Ctrl-C stops: new connections are refused, running requests finish, exit code 0.",
+    "State (keys, certificates, logs) lives in local.stateDir, relative to the configuration file's folder.",
+    "",
+    "Ctrl-C stops: new connections are refused, running requests finish, exit code 0 (npm itself reports 130).",
     "SIGHUP (or `edgelock reload`) reloads the trust store from the CA bundle and CRL files.",
   ].join("\n"),
   async run(args, io) {
-    const { values, positionals } = parseFlags(args, { config: { type: "string" }, target: { type: "string" }, "log-level": { type: "string" } }, "up");
+    const { values, positionals } = parseFlags(args, { config: { type: "string" }, target: { type: "string" }, "health-path": { type: "string" }, "log-level": { type: "string" } }, "up");
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"; edgelock up takes only options. See "edgelock up --help".`);
 
     const file = values.config ?? DEFAULT_CONFIG_FILE;
     if (ensureConfigFile(file)) io.err(`Created ${file} with the default settings (edit it to change hosts and policies).`);
     let loaded = loadConfig(file);
-    if (values.target !== undefined) loaded = withUpstreamTarget(loaded, values.target);
+    if (values["health-path"] !== undefined && values.target === undefined) throw new UsageError("--health-path goes with --target");
+    if (values.target !== undefined) loaded = withUpstreamTarget(loaded, values.target, values["health-path"]);
 
     const logDir = join(resolveConfigPath(loaded, loaded.config.local.stateDir), "logs");
     const { logger, close: closeLog } = createStackLogger(logDir, io.err, values["log-level"] ?? "info");
@@ -109,7 +114,6 @@ export const upCommand: Command = {
       const onHup = () => {
         try {
           stack.reloadTrustStore();
-          logger.info({ stage: "listener" }, "trust store reloaded from the CA bundle and CRL files");
         } catch (error) {
           logger.error({ stage: "listener", error: (error as Error).message }, "trust store reload failed; the previous one stays in force");
         }

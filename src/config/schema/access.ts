@@ -19,7 +19,9 @@ export const selectorSchema = z.union([
   z.strictObject({ everyone: z.literal(true).describe("Matches every request.") }),
   z.strictObject({ serviceToken: z.string().min(1).describe("Matches the service token with this name.") }),
   z.strictObject({ anyValidServiceToken: z.literal(true).describe("Matches any valid service token.") }),
-]);
+], {
+  error: 'must be one selector object: {"email": …}, {"emailDomain": …}, {"ip": …}, {"geo": …}, {"everyone": true}, {"serviceToken": …} or {"anyValidServiceToken": true}',
+});
 
 export const policySchema = z.strictObject({
   name: z.string().min(1).describe("Policy name, unique within the application."),
