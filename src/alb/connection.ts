@@ -11,7 +11,7 @@ import type { LocalAlbConfig } from "../config/schema/local.ts";
 import { passthroughHeader, tlsHeaders, verifyModeHeaders, type HeaderList } from "./headers/mtls-headers.ts";
 import { createConnTraceId, formatConnectionLogLine, type ConnectionLogEntry } from "./logs/connection-log.ts";
 import type { LogFile } from "./logs/log-file.ts";
-import { formatValidity, parseCertificate, type CertificateInfo } from "./mtls/certificate-info.ts";
+import { formatValidity, parseCertificateCached, type CertificateInfo } from "./mtls/certificate-info.ts";
 import { verifyStatus, type FailureReason } from "./mtls/reasons.ts";
 import { verifyClientCertificate } from "./mtls/verify.ts";
 import type { TrustStore } from "./trust-store.ts";
@@ -58,7 +58,7 @@ function readPeerChain(socket: TLSSocket): PeerChain {
 
   let leaf: CertificateInfo;
   try {
-    leaf = parseCertificate(peer.raw);
+    leaf = parseCertificateCached(peer.raw);
   } catch (error) {
     return { leaf: undefined, rest: [], parseError: (error as Error).message };
   }
@@ -66,7 +66,7 @@ function readPeerChain(socket: TLSSocket): PeerChain {
   const seen = new Set([leaf.fingerprint]);
   for (let next = peer.issuerCertificate; next?.raw !== undefined; next = next.issuerCertificate) {
     try {
-      const parsed = parseCertificate(next.raw);
+      const parsed = parseCertificateCached(next.raw);
       if (seen.has(parsed.fingerprint)) break;
       seen.add(parsed.fingerprint);
       rest.push(parsed);

@@ -58,6 +58,18 @@ export interface AccessVerifier {
   jwksFetchCount(): number;
 }
 
+/** Most accepted tokens remembered by one verifier. */
+const VERIFIED_CACHE_SIZE = 1000;
+
+interface VerifiedEntry {
+  payload: JWTPayload;
+  exp: number;
+  nbf: number | undefined;
+  verifiedAt: number;
+  /** JWKS fetch count when the token was verified; a later fetch may have removed its key. */
+  jwksFetches: number;
+}
+
 /** Creates a verifier; throws ERR_ACCESS_CONFIG naming the setting when teamDomain or audience is missing or invalid. */
 export function createAccessVerifier(options: AccessVerifierOptions): AccessVerifier {
   const teamDomain = normalizeTeamDomain(options.teamDomain, "teamDomain");
@@ -77,10 +89,28 @@ export function createAccessVerifier(options: AccessVerifierOptions): AccessVeri
     now: () => clock().getTime(),
   });
 
+  const maxAgeMs = readSeconds(options.cacheMaxAgeSeconds, 600, "cacheMaxAgeSeconds") * 1000;
+  const verified = new Map<string, VerifiedEntry>();
+
+  /** Returns the claims of a token this verifier accepted recently, while they are still in date. */
+  function fromCache(token: string, now: Date): JWTPayload | undefined {
+    const entry = verified.get(token);
+    if (entry === undefined) return undefined;
+    const seconds = Math.floor(now.getTime() / 1000);
+    const fresh = entry.jwksFetches === jwks.fetchCount && now.getTime() - entry.verifiedAt < maxAgeMs;
+    // The same bounds as jose's: expired once exp <= now - tolerance, early while nbf > now + tolerance.
+    const inDate = seconds < entry.exp + toleranceSeconds && (entry.nbf === undefined || seconds >= entry.nbf - toleranceSeconds);
+    if (fresh && inDate) return entry.payload;
+    verified.delete(token);
+    return undefined;
+  }
+
   async function verify(token: string | undefined): Promise<AccessIdentity> {
     if (token === undefined || token === "") throw new AccessTokenError("ERR_TOKEN_MISSING", "no Access token: the request has no Cf-Access-Jwt-Assertion header and no CF_Authorization cookie");
-    const { kid } = readTokenHeader(token);
     const now = clock();
+    const cached = fromCache(token, now);
+    if (cached !== undefined) return toIdentity(cached);
+    const { kid } = readTokenHeader(token);
 
     let payload: JWTPayload;
     try {
@@ -95,7 +125,13 @@ export function createAccessVerifier(options: AccessVerifierOptions): AccessVeri
     } catch (error) {
       throw toAccessTokenError(error, { issuer, audience, now, toleranceSeconds });
     }
-    return toIdentity(payload);
+    const identity = toIdentity(payload);
+
+    // A session presents the same token on every request: remembering accepted tokens until their exp (and no
+    // longer than the JWKS cache's max age or a JWKS change) skips the RSA verification on repeats.
+    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+    verified.set(token, { payload, exp: payload.exp as number, nbf: payload.nbf, verifiedAt: now.getTime(), jwksFetches: jwks.fetchCount });
+    return identity;
   }
 
   return {

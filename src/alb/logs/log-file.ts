@@ -1,5 +1,5 @@
 /** Append-only log files of the listener: one line per write, flushed before `close()` resolves. */
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { createWriteStream, openSync, mkdirSync, type WriteStream } from "node:fs";
 import { dirname } from "node:path";
 
 export interface LogFile {
@@ -12,7 +12,8 @@ export function openLogFile(path: string | undefined): LogFile {
   if (path === undefined) return { append: () => {}, close: async () => {} };
 
   mkdirSync(dirname(path), { recursive: true });
-  const stream: WriteStream = createWriteStream(path, { flags: "a", mode: 0o644 });
+  // Opening synchronously makes a bad path fail at start-up, not later as an unhandled stream error.
+  const stream: WriteStream = createWriteStream(path, { fd: openSync(path, "a", 0o644) });
   return {
     append: (line) => {
       stream.write(`${line}\n`);
