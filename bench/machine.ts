@@ -15,6 +15,8 @@ export interface MachineInfo {
   systemOpenssl: string;
   nginx: string;
   wrk: string;
+  /** Short commit hash of the project, with "+ local changes" when src/ or bench/ differ from it. */
+  commit: string;
 }
 
 /** Returns the first line a command prints on standard output or standard error (nginx -v and wrk --version use the latter). */
@@ -34,6 +36,12 @@ function cpuModel(): string {
   }
 }
 
+function projectCommit(): string {
+  const hash = firstLine("git", ["rev-parse", "--short", "HEAD"]);
+  const changed = spawnSync("git", ["status", "--porcelain", "--", "src", "bench"], { encoding: "utf8" }).stdout?.trim() ?? "";
+  return changed === "" ? hash : `${hash} + local changes`;
+}
+
 /** Collects the machine details; `nodePath` is the Node binary the benchmarks ran with. */
 export function describeMachine(nodePath: string): MachineInfo {
   const versions = firstLine(nodePath, ["-p", "process.version + ' ' + process.versions.openssl"]).split(" ");
@@ -49,5 +57,6 @@ export function describeMachine(nodePath: string): MachineInfo {
     systemOpenssl: firstLine("openssl", ["version"]).split(" ")[1] ?? "unknown",
     nginx,
     wrk,
+    commit: projectCommit(),
   };
 }

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import * as esbuild from "esbuild";
-import { compileApplications, createAccessVerifier, evaluatePolicies, issueAppToken, openSigningKeys, type CompiledApplication, type FetchLike } from "../src/access/index.ts";
+import { compileApplications, createAccessVerifier, evaluatePolicies, issueAppToken, openSigningKeys, type AccessVerifier, type CompiledApplication, type FetchLike } from "../src/access/index.ts";
 import { parseConfig } from "../src/config/index.ts";
 import { createRootCa, issueLeaf } from "../src/pki/index.ts";
 import { PROJECT_ROOT } from "./anchor.ts";
@@ -28,52 +28,91 @@ export function quantile(values: readonly number[], q: number): number {
 }
 
 export interface TokenBenchResult {
-  /** Verifications completed per wall-clock second. */
+  /** Full verifications per wall-clock second: every token is new to the verifier, so none is served from its cache. */
   perSecond: number;
-  /** Process CPU time per verification, in microseconds (main thread, thread pool and GC together). */
+  /** Process CPU time per full verification, in microseconds (main thread, thread pool and GC together). */
   cpuMicrosPerVerification: number;
   verifications: number;
+  /** Distinct tokens verified by each fresh verifier. */
+  distinctTokens: number;
   concurrency: number;
-  /** JWKS fetches during the run: 1 means every verification used the cached key. */
-  jwksFetches: number;
+  /** JWKS fetches per verifier: 1 means every verification used the cached key. */
+  jwksFetchesPerVerifier: number;
+  /** Verifications per second of one token presented again and again, as a session does. */
+  repeatedPerSecond: number;
 }
 
 /**
- * Verifies one RS256 app token over and over for `durationMs` with `concurrency` verifications in flight. Run it
- * pinned to one core (taskset) with UV_THREADPOOL_SIZE=1 for a one-core figure: WebCrypto verifies on the thread pool.
+ * Verifies RS256 app tokens for `durationMs` with `concurrency` verifications in flight, twice: distinct tokens, each
+ * verified once by a fresh verifier (the full check), then one token repeated (what a session costs once the
+ * verifier has accepted its token). Run it pinned to one core (taskset) with UV_THREADPOOL_SIZE=1 for a one-core
+ * figure, because WebCrypto verifies on the thread pool.
  */
-export async function benchTokenVerification(options: { durationMs: number; concurrency: number }): Promise<TokenBenchResult> {
+export async function benchTokenVerification(options: { durationMs: number; concurrency: number; distinctTokens?: number }): Promise<TokenBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), "edgelock-bench-tokens-"));
   try {
     const keys = await openSigningKeys(dir);
     const teamDomain = "bench.cloudflareaccess.com";
     const aud = "a".repeat(64);
-    const token = await issueAppToken(keys, { aud, email: "user@example.com", teamDomain, sessionSeconds: 3600, country: "JP" });
+    const distinctTokens = options.distinctTokens ?? 2000;
+    // Each token has its own identity_nonce, so no two are equal.
+    const tokens = await Promise.all(
+      Array.from({ length: distinctTokens }, (_, index) => issueAppToken(keys, { aud, email: `user${index}@example.com`, teamDomain, sessionSeconds: 3600, country: "JP" })),
+    );
     const jwks = JSON.stringify(keys.jwks());
-    // The team domain's /cdn-cgi/access/certs, served in-process: only the first lookup fetches it.
+    // The team domain's /cdn-cgi/access/certs, served in-process: each verifier fetches it once.
     const fetch: FetchLike = async () => ({ status: 200, text: async () => jwks });
-    const verifier = createAccessVerifier({ teamDomain, audience: aud, fetch });
-    await verifier.verify(token);
+    const newVerifier = () => createAccessVerifier({ teamDomain, audience: aud, fetch });
 
-    let verifications = 0;
-    const cpuBefore = process.cpuUsage();
-    const started = performance.now();
-    const deadline = started + options.durationMs;
-    const worker = async () => {
+    // NOTE: each verifier verifies one token alone before the concurrent ones, because a cold JwksCache rejects
+    // lookups made while its first fetch is in flight with ERR_TOKEN_UNKNOWN_KID.
+    const primer = await issueAppToken(keys, { aud, email: "primer@example.com", teamDomain, sessionSeconds: 3600, country: "JP" });
+    const run = async (verifyPass: (verifier: AccessVerifier, deadline: number) => Promise<number>, reuse: AccessVerifier | undefined) => {
+      let verifications = 0;
+      let fetchesPerVerifier = 0;
+      const cpuBefore = process.cpuUsage();
+      const started = performance.now();
+      const deadline = started + options.durationMs;
       while (performance.now() < deadline) {
-        await verifier.verify(token);
-        verifications++;
+        const verifier = reuse ?? newVerifier();
+        if (reuse === undefined) await verifier.verify(primer);
+        verifications += await verifyPass(verifier, deadline);
+        fetchesPerVerifier = Math.max(fetchesPerVerifier, verifier.jwksFetchCount());
       }
+      const cpu = process.cpuUsage(cpuBefore);
+      return { verifications, fetchesPerVerifier, perSecond: (verifications * 1000) / (performance.now() - started), cpuMicros: (cpu.user + cpu.system) / verifications };
     };
-    await Promise.all(Array.from({ length: options.concurrency }, worker));
-    const elapsedMs = performance.now() - started;
-    const cpu = process.cpuUsage(cpuBefore);
+    /** Verifies `list` with `options.concurrency` in flight until the list or the time is used up; returns the count. */
+    const verifyAll = async (verifier: AccessVerifier, list: readonly string[], deadline: number) => {
+      let next = 0;
+      let done = 0;
+      const worker = async () => {
+        while (next < list.length && performance.now() < deadline) {
+          await verifier.verify(list[next++] as string);
+          done++;
+        }
+      };
+      await Promise.all(Array.from({ length: options.concurrency }, worker));
+      return done;
+    };
+
+    // Full verifications: a fresh verifier for every pass over the distinct tokens, so its cache never has one.
+    const full = await run((verifier, deadline) => verifyAll(verifier, tokens, deadline), undefined);
+
+    // One token again and again: after the first, the verifier returns it from its cache of accepted tokens.
+    const repeatedVerifier = newVerifier();
+    await repeatedVerifier.verify(tokens[0] as string);
+    const sameToken = Array.from({ length: 10_000 }, () => tokens[0] as string);
+    const repeated = await run((verifier, deadline) => verifyAll(verifier, sameToken, deadline), repeatedVerifier);
+
     return {
-      perSecond: (verifications * 1000) / elapsedMs,
-      cpuMicrosPerVerification: (cpu.user + cpu.system) / verifications,
-      verifications,
+      perSecond: full.perSecond,
+      cpuMicrosPerVerification: full.cpuMicros,
+      verifications: full.verifications,
+      distinctTokens,
       concurrency: options.concurrency,
-      jwksFetches: verifier.jwksFetchCount(),
+      jwksFetchesPerVerifier: full.fetchesPerVerifier,
+      repeatedPerSecond: repeated.perSecond,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

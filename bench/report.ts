@@ -62,7 +62,7 @@ function verdict(met: boolean | undefined): string {
 /** Formats the machine block: where and when the figures were measured. */
 export function machineMarkdown(machine: MachineInfo, command: string): string {
   return [
-    `Measured ${machine.date.slice(0, 16).replace("T", " ")} UTC with \`${command}\` on:`,
+    `Measured ${machine.date.slice(0, 16).replace("T", " ")} UTC with \`${command}\` at commit ${machine.commit} on:`,
     "",
     "| | |",
     "|---|---|",
@@ -143,7 +143,8 @@ export function microMarkdown(results: MicroResults): string {
   const lines: string[] = ["| measurement | measured | target | result |", "|---|---:|---:|---|"];
   const { tokens, policy, bundle } = results;
   if (tokens !== undefined) {
-    lines.push(`| Access token verifications/s, cached JWKS, one core | ${number(tokens.perSecond)} | ≥ 20,000 | ${verdict(tokens.perSecond >= 20_000)} |`);
+    lines.push(`| Access token verifications/s, cached JWKS, one core (each token new to the verifier) | ${number(tokens.perSecond)} | ≥ 20,000 | ${verdict(tokens.perSecond >= 20_000)} |`);
+    lines.push(`| the same token presented again (the verifier's cache of accepted tokens) | ${number(tokens.repeatedPerSecond)} | – | – |`);
   }
   if (policy !== undefined) {
     const constant = policyIsConstant(policy);
@@ -159,8 +160,9 @@ export function microMarkdown(results: MicroResults): string {
   lines.push("");
   if (tokens !== undefined) {
     lines.push(
-      `Token verification: ${number(tokens.verifications)} RS256 verifications with ${tokens.concurrency} in flight, pinned to one core (taskset -c 0, UV_THREADPOOL_SIZE=1); ` +
-        `${number(tokens.cpuMicrosPerVerification, 1)} µs of CPU each; ${tokens.jwksFetches} JWKS fetch in all.`,
+      `Token verification: ${number(tokens.verifications)} RS256 verifications of ${number(tokens.distinctTokens)} distinct tokens, each pass by a fresh verifier, ` +
+        `with ${tokens.concurrency} in flight, pinned to one core (taskset -c 0, UV_THREADPOOL_SIZE=1); ${number(tokens.cpuMicrosPerVerification, 1)} µs of CPU each; ` +
+        `${tokens.jwksFetchesPerVerifier} JWKS fetch per verifier.`,
     );
   }
   if (bundle !== undefined) {
