@@ -25,6 +25,8 @@ export async function bundleHandlerSource(entryPoint: string): Promise<string> {
     result = await esbuild.build({
       entryPoints: [entryPoint],
       bundle: true,
+      // Minified, as the benchmark measures it: a smaller bundle loads faster on a cold start.
+      minify: true,
       write: false,
       platform: "node",
       format: "esm",
