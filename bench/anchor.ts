@@ -73,6 +73,8 @@ export interface AnchorCell {
 
 export interface AnchorResult {
   cells: AnchorCell[];
+  /** Folder of run.sh. */
+  anchorDir: string;
   resultsDir: string;
   /** run.sh's meta.txt: date, host, versions, parameters. */
   meta: string;
@@ -157,6 +159,7 @@ export async function runAnchor(options: AnchorRunOptions): Promise<AnchorResult
   const { stdout } = await execFileAsync(options.nodePath, [join(options.anchorDir, "summarize.mjs"), "--json", join(options.resultsDir, "results.jsonl")], { maxBuffer: 16 * 1024 * 1024 });
   return {
     cells: JSON.parse(stdout) as AnchorCell[],
+    anchorDir: options.anchorDir,
     resultsDir: options.resultsDir,
     meta: readFileSync(join(options.resultsDir, "meta.txt"), "utf8"),
     command,

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../src/shared/fs-atomic.ts";
-import { compareWithNginx, meetsTarget, type AnchorComparison, type AnchorResult } from "./anchor.ts";
+import { compareWithNginx, meetsTarget, PROJECT_ROOT, type AnchorComparison, type AnchorResult } from "./anchor.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { FunctionBenchResult, PolicyBenchRow, TokenBenchResult } from "./micro.ts";
 
@@ -87,8 +87,16 @@ function targetText(comparison: AnchorComparison): string {
 /** Formats the anchor block: ratios against nginx with their targets, then every median the run produced. */
 export function anchorMarkdown(result: AnchorResult): string {
   const comparisons = compareWithNginx(result.cells);
+  // The folders and ports differ between machines and runs, so the page shows the command without them.
+  const command = result.command
+    .replaceAll(result.anchorDir, "<anchor>")
+    .replaceAll(PROJECT_ROOT, "<project>")
+    .replace(/--ports \S+/, "--ports <free ports>")
+    .replace(/--results \S+/, "--results bench/results/<time>")
+    .replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:<port>")
+    .replace(/(EDGE|ORIGIN)_PORT=\d+/g, "$1_PORT=<port>");
   const lines = [
-    `Command: \`${result.command}\``,
+    `run.sh command: \`${command}\``,
     "",
     "Ratios edgelock / nginx (medians of the same run, interleaved). Latencies are wrk's, which start after the handshake.",
     "",
