@@ -341,3 +341,25 @@ test("default jwks url follows the team domain", async () => {
   assert.equal((await verifier.verify(token)).kind, "user");
   assert.deepEqual(requested, ["https://acme.cloudflareaccess.com/cdn-cgi/access/certs"]);
 });
+
+test("concurrent first lookups share one fetch", async () => {
+  const { verifier } = makeVerifier();
+  const first = await userToken();
+  const second = await userToken({ now: later(1) });
+
+  const identities = await Promise.all([verifier.verify(first), verifier.verify(second), verifier.verify(first)]);
+
+  assert.deepEqual(identities.map((identity) => identity.kind), ["user", "user", "user"]);
+  assert.equal(verifier.jwksFetchCount(), 1);
+});
+
+test("cached token is dropped after a JWKS fetch", async () => {
+  const { verifier, clock } = makeVerifier({ cacheMaxAgeSeconds: 30, refetchIntervalSeconds: 10 });
+  const token = await userToken();
+  await verifier.verify(token);
+
+  clock.now = later(31);
+  await verifier.verify(token);
+
+  assert.equal(verifier.jwksFetchCount(), 2);
+});

@@ -48,6 +48,9 @@ export class JwksCache {
   /** Returns the key for `kid`, fetching the JWKS first when the cache is empty or stale. */
   async getKey(kid: string): Promise<VerificationKey> {
     const { now, maxAgeMs } = this.#options;
+    // A lookup during a fetch waits for it: the fetch's own caller gets its error, and this one sees its result.
+    if (this.#loading !== undefined) await this.#loading.catch(() => undefined);
+
     if (this.#fetchedAt === undefined || now() - this.#fetchedAt >= maxAgeMs) {
       if (this.#mayFetch()) await this.#load();
       else if (this.#fetchedAt === undefined && this.#lastError !== undefined) throw this.#lastError;
