@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import * as esbuild from "esbuild";
+import { bundleHandlerSource } from "../src/infra/aws/bundle.ts";
 import { compileApplications, createAccessVerifier, evaluatePolicies, issueAppToken, openSigningKeys, type AccessVerifier, type CompiledApplication, type FetchLike } from "../src/access/index.ts";
 import { parseConfig } from "../src/config/index.ts";
 import { createRootCa, issueLeaf } from "../src/pki/index.ts";
@@ -180,26 +180,9 @@ export interface FunctionBenchResult {
   invocations: number;
 }
 
-// Bundled CommonJS dependencies may call require(); the ES module bundle defines one, as the deployed bundle does.
-const REQUIRE_SHIM = 'import { createRequire as __edgelockCreateRequire } from "node:module"; const require = __edgelockCreateRequire(import.meta.url);';
-
-/** Bundles src/function/index.ts minified, as a deployment would; returns the ES module text. */
+/** Bundles src/function/index.ts exactly as the Pulumi program does for deployment; returns the ES module text. */
 export async function bundleFunction(): Promise<string> {
-  const result = await esbuild.build({
-    entryPoints: [join(PROJECT_ROOT, "src", "function", "index.ts")],
-    bundle: true,
-    minify: true,
-    write: false,
-    platform: "node",
-    format: "esm",
-    target: "node22",
-    banner: { js: REQUIRE_SHIM },
-    legalComments: "none",
-    logLevel: "silent",
-  });
-  const output = result.outputFiles[0];
-  if (output === undefined) throw new Error("esbuild produced no output for src/function/index.ts");
-  return output.text;
+  return bundleHandlerSource(join(PROJECT_ROOT, "src", "function", "index.ts"));
 }
 
 /** The probe a fresh process runs: imports the bundle, invokes it once cold, then `count` times warm; prints JSON. */
