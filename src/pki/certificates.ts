@@ -122,6 +122,27 @@ export async function createRootCa(subject: SubjectFields, options: CertificateO
   return toIssued(certificate, keys, await exportPrivateKeyPem(keys.privateKey));
 }
 
+/** Signs a certificate for `keys` with the issuer's key, naming the issuer's subject as its issuer. */
+function signByIssuer(
+  issuer: Issuer,
+  keys: CryptoKeyPair,
+  subject: SubjectFields,
+  dates: { notBefore: Date; notAfter: Date },
+  serialNumber: string | undefined,
+  extensions: x509.Extension[],
+): Promise<x509.X509Certificate> {
+  return x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber ?? randomSerialNumber(),
+    subject: distinguishedName(subject),
+    issuer: issuer.certificate.subject,
+    ...dates,
+    publicKey: keys.publicKey,
+    signingKey: issuer.privateKey,
+    signingAlgorithm: signingAlgorithmFor(issuer.privateKey),
+    extensions,
+  });
+}
+
 /** Creates an intermediate CA signed by `issuer`, with an optional path length constraint. */
 export async function issueIntermediateCa(
   issuer: Issuer,
@@ -130,22 +151,12 @@ export async function issueIntermediateCa(
 ): Promise<IssuedCertificate> {
   const keys = options.keys ?? (await generateKeyPair(options.keyType ?? "ecdsa-p256"));
   const { notBefore, notAfter } = validity(options, 1825);
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: options.serialNumber ?? randomSerialNumber(),
-    subject: distinguishedName(subject),
-    issuer: issuer.certificate.subject,
-    notBefore,
-    notAfter,
-    publicKey: keys.publicKey,
-    signingKey: issuer.privateKey,
-    signingAlgorithm: signingAlgorithmFor(issuer.privateKey),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, options.pathLength, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate),
-    ],
-  });
+  const certificate = await signByIssuer(issuer, keys, subject, { notBefore, notAfter }, options.serialNumber, [
+    new x509.BasicConstraintsExtension(true, options.pathLength, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate),
+  ]);
   return toIssued(certificate, keys, await exportPrivateKeyPem(keys.privateKey));
 }
 
@@ -189,16 +200,6 @@ export async function issueLeaf(issuer: Issuer, options: LeafOptions): Promise<I
   const names = alternativeNames(dnsNames, ipAddresses);
   if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
 
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: options.serialNumber ?? randomSerialNumber(),
-    subject: distinguishedName(options.subject),
-    issuer: issuer.certificate.subject,
-    notBefore,
-    notAfter,
-    publicKey: keys.publicKey,
-    signingKey: issuer.privateKey,
-    signingAlgorithm: signingAlgorithmFor(issuer.privateKey),
-    extensions,
-  });
+  const certificate = await signByIssuer(issuer, keys, options.subject, { notBefore, notAfter }, options.serialNumber, extensions);
   return toIssued(certificate, keys, await exportPrivateKeyPem(keys.privateKey));
 }
