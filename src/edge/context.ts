@@ -32,9 +32,20 @@ export interface RequestContext {
   log: Logger;
 }
 
+const RAY_POOL_IDS = 512;
+let rayPool = randomBytes(0);
+let rayOffset = 0;
+
 /** Creates a Ray ID: 16 random lowercase hex digits, "-", and the IATA code of the colo. */
 export function newRayId(colo: string): string {
-  return `${randomBytes(8).toString("hex")}-${colo}`;
+  // Random bytes are drawn 4 KB at a time: one randomBytes call per request showed up in the edge's profile.
+  if (rayOffset + 8 > rayPool.length) {
+    rayPool = randomBytes(8 * RAY_POOL_IDS);
+    rayOffset = 0;
+  }
+  const id = rayPool.toString("hex", rayOffset, rayOffset + 8);
+  rayOffset += 8;
+  return `${id}-${colo}`;
 }
 
 /** Returns the host a request is for, without port: :authority for HTTP/2, else the Host header. */
@@ -74,6 +85,11 @@ export function createRequestContext(request: EdgeRequest, response: EdgeRespons
     country: settings.country,
     cookies: parseCookies(request.headers.cookie),
     now: settings.now,
-    log: settings.logger.child({ rayId }),
+    // The child logger is built only when the request logs something of its own.
+    get log() {
+      const log = settings.logger.child({ rayId });
+      Object.defineProperty(this, "log", { value: log });
+      return log;
+    },
   };
 }

@@ -12,6 +12,9 @@ import { messageOf } from "../shared/errors.ts";
 import { sendResponse } from "./responses.ts";
 import type { EdgeRuntime } from "./runtime.ts";
 
+/** Largest response body with a Content-Length that is read whole before it is sent on. */
+const BUFFERED_BODY_BYTES = 64 * 1024;
+
 /** Methods whose requests are sent without a body. */
 const BODYLESS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE"]);
 
@@ -54,6 +57,22 @@ export async function proxyToOrigin(runtime: EdgeRuntime, context: RequestContex
   outgoing["cf-ray"] = context.rayId;
 
   const client = context.response as unknown as Writable & { writeHead(status: number, headers: OutgoingHttpHeaders): void };
+  const length = Number(outgoing["content-length"] ?? Number.NaN);
+  if (Number.isInteger(length) && length <= BUFFERED_BODY_BYTES) {
+    // A small body of known length goes out with the head in one write instead of through a stream pipeline.
+    let body: Buffer;
+    try {
+      body = Buffer.from(await response.body.arrayBuffer());
+    } catch (error) {
+      context.log.warn({ event: "origin_body_failed", error: messageOf(error) }, "response body from the origin broke off; the client connection is closed");
+      context.response.destroy();
+      return;
+    }
+    client.writeHead(response.statusCode, outgoing);
+    client.end(body);
+    return;
+  }
+
   client.writeHead(response.statusCode, outgoing);
   try {
     await pipeline(response.body, client);

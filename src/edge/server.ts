@@ -196,7 +196,7 @@ async function handleRequest(runtime: EdgeRuntime, request: EdgeRequest, respons
     logger: runtime.logger,
   });
   response.once("finish", () => {
-    context.log.info({ event: "request", method: request.method, host: context.host, path: context.url.pathname, status: response.statusCode }, "request handled");
+    runtime.logger.info({ rayId: context.rayId, event: "request", method: request.method, host: context.host, path: context.url.pathname, status: response.statusCode }, "request handled");
   });
 
   try {
