@@ -34,9 +34,12 @@ export interface LoadedConfig {
 
 /** Formats a zod path as the user would write it: `access.applications[0].policies[1].include[0]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path
-    .map((segment, index) => (typeof segment === "number" ? `[${segment}]` : index === 0 ? String(segment) : `.${String(segment)}`))
-    .join("");
+  let text = "";
+  for (const segment of path) {
+    if (typeof segment === "number") text += `[${segment}]`;
+    else text += text === "" ? String(segment) : `.${String(segment)}`;
+  }
+  return text;
 }
 
 /** Lists a zod error's issues as `"path" message` lines. */

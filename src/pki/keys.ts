@@ -48,7 +48,8 @@ function generationAlgorithm(keyType: KeyType): RsaHashedKeyGenParams | EcKeyGen
 export function signingAlgorithmFor(key: CryptoKey): Algorithm | EcdsaParams {
   if (key.algorithm.name === "ECDSA") {
     const curve = (key.algorithm as EcKeyAlgorithm).namedCurve;
-    return { name: "ECDSA", hash: curve === "P-521" ? "SHA-512" : curve === "P-384" ? "SHA-384" : "SHA-256" } as EcdsaParams;
+    const hashByCurve: Record<string, string> = { "P-384": "SHA-384", "P-521": "SHA-512" };
+    return { name: "ECDSA", hash: hashByCurve[curve] ?? "SHA-256" } as EcdsaParams;
   }
   return { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } as Algorithm;
 }

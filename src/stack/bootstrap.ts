@@ -37,10 +37,6 @@ async function ensureCa(store: PkiStore, commonName: string, keyType: string, cr
   created.push(label);
 }
 
-function findCurrent(store: PkiStore, name: string): CertificateInfo | undefined {
-  return store.list().find((info) => info.name === name && info.inUse);
-}
-
 async function ensureLeaf(
   store: PkiStore,
   profile: "client" | "server",
@@ -48,8 +44,9 @@ async function ensureLeaf(
   options: { dnsNames?: string[]; ipAddresses?: string[]; keyType: string },
   created: string[],
 ): Promise<void> {
-  const current = findCurrent(store, name);
-  const latest = store.list().filter((info) => info.name === name).pop();
+  const named = store.list().filter((info) => info.name === name);
+  const current = named.find((info) => info.inUse);
+  const latest = named.at(-1);
   if (current === undefined && latest?.status === "revoked") {
     throw new StackError(
       "ERR_STACK_STATE",

@@ -9,15 +9,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumMissing, launchChromium, RESULTS_DIR } from "./browser.ts";
-import { outboxFiles, pinFromEml, startTestStack, waitFor, type Cleanup, type StackFixture } from "./fixtures.ts";
-
-const MTLS_HEADERS = [
-  "x-amzn-mtls-clientcert-serial-number",
-  "x-amzn-mtls-clientcert-issuer",
-  "x-amzn-mtls-clientcert-subject",
-  "x-amzn-mtls-clientcert-validity",
-  "x-amzn-mtls-clientcert-leaf",
-];
+import { MTLS_HEADERS, outboxFiles, pinFromEml, startTestStack, waitFor, type Cleanup, type StackFixture } from "./fixtures.ts";
 
 /** Starts a stack and a Chromium that trusts its edge, with one browser context in `locale`. */
 async function openBrowser(t: Cleanup, locale: "ja-JP" | "en-US"): Promise<{ fixture: StackFixture; browser: Browser; context: BrowserContext; page: Page }> {

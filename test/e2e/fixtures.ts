@@ -14,6 +14,15 @@ import { defaultConfigInput, parseConfig, type LoadedConfig } from "../../src/co
 import { createRecordingLogger, type LogRecord } from "../../src/shared/logger.ts";
 import { startStack, type RunningStack } from "../../src/stack/stack.ts";
 
+/** The five headers a verify-mode listener adds, with their default names as the target receives them (lowercase). */
+export const MTLS_HEADERS = [
+  "x-amzn-mtls-clientcert-serial-number",
+  "x-amzn-mtls-clientcert-issuer",
+  "x-amzn-mtls-clientcert-subject",
+  "x-amzn-mtls-clientcert-validity",
+  "x-amzn-mtls-clientcert-leaf",
+];
+
 /** The part of `node:test`'s context the fixtures use. */
 export interface Cleanup {
   after(fn: () => void | Promise<void>): void;

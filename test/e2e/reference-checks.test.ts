@@ -7,15 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { assertResetWithoutResponse, curl, logLine, run, startTestStack, temporaryFolder, withoutAccessToken } from "./fixtures.ts";
-
-const MTLS_HEADERS = [
-  "x-amzn-mtls-clientcert-serial-number",
-  "x-amzn-mtls-clientcert-issuer",
-  "x-amzn-mtls-clientcert-subject",
-  "x-amzn-mtls-clientcert-validity",
-  "x-amzn-mtls-clientcert-leaf",
-];
+import { assertResetWithoutResponse, curl, logLine, MTLS_HEADERS, run, startTestStack, temporaryFolder, withoutAccessToken } from "./fixtures.ts";
 
 test("listener without certificate: no HTTP response", async (t) => {
   const fixture = await startTestStack(t);
