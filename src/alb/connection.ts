@@ -91,8 +91,8 @@ function terminate(socket: TLSSocket, mode: LocalAlbConfig["verifyFailure"]): vo
     return;
   }
 
-  // Under TLS 1.3 the observed ALB trace shows the client's request going out before the reset, so the reset
-  // waits for the first bytes of application data (or a short delay for clients that send nothing): a reset that
+  // Under TLS 1.3 the observed ALB trace shows the client's request going out before the reset. So the reset waits
+  // for the first bytes of application data, or a short delay for clients that send nothing, because a reset that
   // arrives while the client is still writing makes curl report a send failure instead of "connection reset".
   let reset = false;
   const resetOnce = () => {
@@ -106,7 +106,7 @@ function terminate(socket: TLSSocket, mode: LocalAlbConfig["verifyFailure"]): vo
   socket.once("error", resetOnce);
 }
 
-/** Longest wait for the client's first request bytes before a rejected connection is reset. */
+/** Maximum wait for the client's first request bytes before a rejected connection is reset. */
 const RESET_DELAY_MS = 500;
 
 function resetConnection(socket: TLSSocket): void {

@@ -1,7 +1,7 @@
 /**
  * The echo function: the deployed Lambda target. It returns 200 with a greeting and the event it received, the
  * target-group ARN replaced by "[HIDDEN]", so a caller can see exactly what the ALB forwarded. With an Access
- * verifier it first checks the Cloudflare Access token and answers 401 when it is invalid.
+ * verifier it first checks the Cloudflare Access token and responds with 401 when it is invalid.
  * Bundled with esbuild for deployment: keep imports to types and the Access verifier.
  */
 import type { AlbEvent, AlbResult } from "./alb-event.ts";

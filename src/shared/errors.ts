@@ -1,6 +1,6 @@
 /**
  * Base of every error edgelock throws on purpose. `code` is stable and meant for tests and scripts;
- * `kind` separates a user error (bad input, bad config, bad certificate: the message says what to fix) from an
+ * `kind` separates a user error (bad input, bad config, bad certificate, with a message that names the fix) from an
  * internal one (a bug or an environment failure).
  */
 export class EdgelockError<Code extends string = string> extends Error {

@@ -1,6 +1,6 @@
 /**
  * Targets behind the listener's forward actions. The listener turns each HTTP request into a TargetRequest and
- * writes the TargetResponse back; a target never sees the socket. Kinds: an in-process Lambda function and, from
+ * writes the TargetResponse back; a target never gets the socket. Kinds: an in-process Lambda function and, from
  * another module, an HTTP upstream.
  */
 
@@ -40,7 +40,7 @@ export interface TargetResponse {
   headers: HeaderList;
   body: Buffer;
   /**
-   * Set when the load balancer answered for the target (502, 413, …): the access log's error_reason, such as
+   * Set when the load balancer responded in place of the target (502, 413, …): the access log's error_reason, such as
    * "LambdaInvalidResponse". The access log then writes "-" as target_status_code.
    */
   errorReason?: string;

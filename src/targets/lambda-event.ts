@@ -39,7 +39,7 @@ function lastHeader(request: TargetRequest, name: string): string | undefined {
 }
 
 /**
- * Builds the event. Throws a TypeError when a text body is not valid UTF-8, which the ALB answers with 502
+ * Builds the event. Throws a TypeError when a text body is not valid UTF-8, for which the ALB returns 502
  * LambdaBadRequest.
  */
 export function buildAlbEvent(request: TargetRequest, targetGroupArn: string, multiValueHeaders: boolean): AlbEvent {

@@ -48,7 +48,7 @@ export class JwksCache {
   /** Returns the key for `kid`, fetching the JWKS first when the cache is empty or stale. */
   async getKey(kid: string): Promise<VerificationKey> {
     const { now, maxAgeMs } = this.#options;
-    // A lookup during a fetch waits for it: the fetch's own caller gets its error, and this one sees its result.
+    // A lookup during a fetch waits for it: the fetch's own caller gets its error, and this one reads its result.
     if (this.#loading !== undefined) await this.#loading.catch(() => undefined);
 
     if (this.#fetchedAt === undefined || now() - this.#fetchedAt >= maxAgeMs) {
